@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { cmdAsm, cmdDisasm, ASM_USAGE, DISASM_USAGE } from './asm.js';
+import { cmdConformancePlugin, PLUGIN_USAGE } from './conformance-plugin.js';
+import { cmdProbe, PROBE_USAGE } from './probe.js';
+import { EXIT_BAD_INPUT, EXIT_OK } from './report.js';
+import { cmdRun, RUN_USAGE } from './run.js';
+
+const USAGE = `tsbpf — the eBPF platform for TypeScript
+
+commands:
+  run PROG [--mem FILE] [--json] [--trace] [--repeat N] [--budget N]
+                         run bytecode or assembly in the checked interpreter
+  asm FILE [-o OUT]      assemble (LLVM or uBPF syntax, detected) to bytecode
+  disasm FILE [--syntax llvm|ubpf]
+                         disassemble bytecode
+  conformance-plugin [MEM] [--engine E]
+                         plugin for the bpf_conformance runner
+  probe [--json]         can the kernel's eBPF be used from here?
+
+exit codes: 0 success, 1 the program faulted or ran out of budget, 2 bad input or usage.
+Run 'tsbpf COMMAND --help' for a command's details.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function main(argv: readonly string[]): number {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run': return cmdRun(rest);
+    case 'asm': return cmdAsm(rest);
+    case 'disasm': return cmdDisasm(rest);
+    case 'conformance-plugin': return cmdConformancePlugin(rest);
+    case 'probe': return cmdProbe(rest);
+    case '--version': case '-V': process.stdout.write(version() + '\n'); return EXIT_OK;
+    case undefined: case '--help': case '-h': case 'help':
+      process.stdout.write(USAGE + '\n');
+      return cmd === undefined ? EXIT_BAD_INPUT : EXIT_OK;
+    default:
+      process.stderr.write(`tsbpf: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`);
+      return EXIT_BAD_INPUT;
+  }
+}
+
+export const HELP = { RUN_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE };
+
+process.exitCode = main(process.argv.slice(2));

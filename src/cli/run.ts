@@ -1,0 +1,81 @@
+import { formatInstruction, type Syntax } from '../asm/index.js';
+import { slotIndex } from '../isa/index.js';
+import { Vm, type RunResult, type TraceStep } from '../vm/index.js';
+import { intFlag, parseArgs, UsageError } from './args.js';
+import { loadProgram, readInput, toHex } from './input.js';
+import { EXIT_OK, reportError } from './report.js';
+
+export const RUN_USAGE = `usage: tsbpf run PROG [--mem FILE] [--json] [--trace] [--repeat N] [--budget N] [--engine interp]
+
+Runs PROG (raw little-endian bytecode, or assembly text in either syntax)
+unverified, in checked mode. With --mem, r1 points to a copy of FILE and r2
+holds its length; without it r1 = r2 = 0. Memory is reset before each run.`;
+
+const ENGINES = ['interp'] as const;
+
+export function cmdRun(argv: readonly string[]): number {
+  const json = argv.includes('--json');
+  try {
+    const p = parseArgs(argv, ['--mem', '--repeat', '--budget', '--engine', '--syntax'], ['--json', '--trace', '--help']);
+    if (p.flags.has('--help')) { process.stdout.write(RUN_USAGE + '\n'); return EXIT_OK; }
+    if (p.positionals.length !== 1) throw new UsageError(`run takes one program file\n${RUN_USAGE}`);
+    const engine = (p.flags.get('--engine') ?? 'interp') as string;
+    if (!(ENGINES as readonly string[]).includes(engine)) throw new UsageError(`unknown engine ${engine} (available: ${ENGINES.join(', ')})`);
+    const repeat = intFlag(p, '--repeat', 1);
+    const budget = intFlag(p, '--budget', 10_000_000);
+    const trace = p.flags.has('--trace');
+    const syntax = (p.flags.get('--syntax') ?? 'llvm') as Syntax;
+    if (syntax !== 'llvm' && syntax !== 'ubpf') throw new UsageError(`unknown syntax ${syntax} (llvm or ubpf)`);
+    const { insns } = loadProgram(p.positionals[0]!);
+    const memFile = p.flags.get('--mem');
+    const mem = typeof memFile === 'string' ? readInput(memFile) : new Uint8Array(0);
+
+    const vm = new Vm(insns, { budget });
+    const region = mem.length > 0 ? vm.mapBytes('mem', 'mem', mem) : null;
+    const args = region ? [BigInt(region.start), BigInt(mem.length)] : [0n, 0n];
+    let res: RunResult | undefined;
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < repeat; k++) {
+      if (region) vm.space.u8.set(mem, region.start);
+      res = vm.run({ args, packet: region, trace: trace && k === repeat - 1 });
+    }
+    const ns = Number(process.hrtime.bigint() - t0) / repeat;
+    const out = region ? vm.space.bytes(region) : new Uint8Array(0);
+    const r0 = `0x${res!.r0.toString(16).padStart(16, '0')}`;
+    if (json) {
+      const o: Record<string, unknown> = { r0, mem: toHex(out), insns: res!.insns, engine, ns_per_run: Math.round(ns * 10) / 10 };
+      if (trace) o['trace'] = traceJson(res!.trace ?? []);
+      process.stdout.write(JSON.stringify(o) + '\n');
+    } else {
+      if (trace) process.stdout.write(traceText(res!.trace ?? [], insns, syntax));
+      process.stdout.write(`r0 = ${r0} (${res!.r0})\n`);
+      if (region) process.stdout.write(`mem = ${toHex(out)}\n`);
+      process.stdout.write(`${res!.insns} instructions, ${ns.toFixed(1)} ns/run over ${repeat} run${repeat > 1 ? 's' : ''} (${engine})\n`);
+    }
+    return EXIT_OK;
+  } catch (e) {
+    return reportError(e, json);
+  }
+}
+
+const hex64 = (v: bigint): string => `0x${v.toString(16)}`;
+
+function traceJson(steps: readonly TraceStep[]): unknown[] {
+  return steps.map((s) => ({
+    pc: s.pc,
+    depth: s.depth,
+    changed: Object.fromEntries(s.changed.map((c) => [`r${c.reg}`, hex64(c.value)])),
+  }));
+}
+
+function traceText(steps: readonly TraceStep[], insns: Parameters<typeof slotIndex>[0], syntax: Syntax): string {
+  const { pcs } = slotIndex(insns);
+  const byPc = new Map(pcs.map((pc, k) => [pc, insns[k]!]));
+  const lines = steps.map((s) => {
+    const i = byPc.get(s.pc)!;
+    const text = formatInstruction(i, s.pc, syntax);
+    const ch = s.changed.map((c) => `r${c.reg}=${hex64(c.value)}`).join(' ');
+    return `${'  '.repeat(s.depth)}${String(s.pc).padStart(4)}: ${text.padEnd(36)}${ch ? ` ; ${ch}` : ''}`;
+  });
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,10 @@
+export { Vm, runProgram, DEFAULT_BUDGET } from './vm.js';
+export type { VmOptions, RunOptions, RunResult, MemRunResult } from './vm.js';
+export { AddressSpace, NULL_GUARD } from './address-space.js';
+export type { Region, RegionKind } from './address-space.js';
+export { HelperRegistry, defaultHelpers } from './helpers.js';
+export type { HelperDef, HelperEnv, HelperFn } from './helpers.js';
+export { VmFault } from './errors.js';
+export type { FaultCode } from './errors.js';
+export { MAX_FRAMES, STACK_SIZE, MAY_GOTO_LIMIT, CODE_ADDR_HI } from './interpreter.js';
+export type { TraceStep, PseudoResolver, KfuncResolver } from './interpreter.js';

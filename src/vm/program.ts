@@ -1,0 +1,48 @@
+import { type Instruction, checkTargets, slotIndex, OP_LDDW } from '../isa/index.js';
+
+/**
+ * A program laid out by slot for execution: one entry per 8-byte slot, so a
+ * jump offset indexes directly. The second slot of an lddw holds its imm2.
+ */
+export interface PreparedProgram {
+  readonly insns: readonly Instruction[];
+  readonly slots: number;
+  readonly op: Int32Array;
+  readonly dst: Int32Array;
+  readonly src: Int32Array;
+  readonly off: Int32Array;
+  readonly imm: Int32Array;
+  /** 1 where an instruction starts, 0 on the second slot of an lddw. */
+  readonly starts: Uint8Array;
+}
+
+/** Checks jump targets and lays the program out by slot. */
+export function prepare(insns: readonly Instruction[]): PreparedProgram {
+  checkTargets(insns);
+  const { slots } = slotIndex(insns);
+  const p = {
+    insns,
+    slots,
+    op: new Int32Array(slots),
+    dst: new Int32Array(slots),
+    src: new Int32Array(slots),
+    off: new Int32Array(slots),
+    imm: new Int32Array(slots),
+    starts: new Uint8Array(slots),
+  };
+  let pc = 0;
+  for (const i of insns) {
+    p.starts[pc] = 1;
+    p.op[pc] = i.opcode;
+    p.dst[pc] = i.dst;
+    p.src[pc] = i.src;
+    p.off[pc] = i.off;
+    p.imm[pc] = i.imm;
+    pc++;
+    if (i.opcode === OP_LDDW) {
+      p.imm[pc] = i.imm2 ?? 0;
+      pc++;
+    }
+  }
+  return p;
+}

@@ -28,17 +28,23 @@ function bench(name: string): Row {
     return vm.run({ args, packet: mem }).insns;
   };
   const perRun = once();
-  // Warm up, then measure for about half a second.
+  // Warm up, then take the best of several ~100 ms trials: the machines this
+  // runs on are shared, and the minimum is the figure least disturbed by them.
   for (let k = 0; k < 200; k++) once();
   let runs = 0;
-  const t0 = process.hrtime.bigint();
-  let elapsed = 0n;
-  while (elapsed < 500_000_000n) {
-    for (let k = 0; k < 50; k++) once();
-    runs += 50;
-    elapsed = process.hrtime.bigint() - t0;
+  let nsPerRun = Infinity;
+  for (let trial = 0; trial < 7; trial++) {
+    let n = 0;
+    const t0 = process.hrtime.bigint();
+    let elapsed = 0n;
+    while (elapsed < 100_000_000n) {
+      for (let k = 0; k < 20; k++) once();
+      n += 20;
+      elapsed = process.hrtime.bigint() - t0;
+    }
+    runs += n;
+    nsPerRun = Math.min(nsPerRun, Number(elapsed) / n);
   }
-  const nsPerRun = Number(elapsed) / runs;
   return {
     program: name,
     insns_per_run: perRun,

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { Instruction } from '../src/isa/index.js';
+import { type Instruction, encode } from '../src/isa/index.js';
 import { KernelError, ProgType, probeKernel, progLoad, progTestRun } from '../src/kernel/index.js';
 import { runProgram } from '../src/vm/index.js';
 import { diffSpec } from './gen/diff-arb.js';
@@ -55,6 +55,7 @@ function explainMismatch(spec: DiffSpec, prog: BuiltProgram, kRet: number, kOut:
     }
   }
   lines.push('program (the body; the vm runs this with r1 = packet, r2 = 272):', listing(prog.body));
+  lines.push(`body bytecode: ${Buffer.from(encode(prog.body)).toString('hex')}`);
   lines.push(`input packet: ${Buffer.from(spec.packet).toString('hex')}`);
   return lines.join('\n');
 }

@@ -31,7 +31,8 @@ export class AddressSpace {
   readonly memory: WebAssembly.Memory;
   private regions: Region[] = [];
   private next = NULL_GUARD;
-  private last: Region | null = null;
+  /** The region the last lookup hit; the interpreter checks it first. */
+  last: Region | null = null;
   u8: Uint8Array;
   view: DataView;
 

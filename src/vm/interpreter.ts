@@ -54,6 +54,132 @@ export interface ExecResult {
 
 const TWO32 = 4294967296;
 
+/** Per-run trace bookkeeping: the step in flight and the registers before it. */
+interface TraceState {
+  steps: TraceStep[];
+  prevPc: number;
+  prevDepth: number;
+  snapL: Int32Array;
+  snapH: Int32Array;
+}
+
+function recordTrace(t: TraceState, L: Int32Array, H: Int32Array, pc: number, depth: number): void {
+  if (t.prevPc >= 0) {
+    const changed: TraceStep['changed'] = [];
+    for (let r = 0; r <= 10; r++) {
+      if (L[r] !== t.snapL[r] || H[r] !== t.snapH[r]) changed.push({ reg: r, value: toBig(L[r]!, H[r]!) });
+    }
+    t.steps.push({ pc: t.prevPc, depth: t.prevDepth, changed });
+  }
+  t.snapL.set(L); t.snapH.set(H);
+  t.prevPc = pc; t.prevDepth = depth;
+}
+
+/** Raises the EFAULT for an access of `size` bytes at the 64-bit address `a`. */
+function badAccess(space: AddressSpace, pc: number, a: bigint, size: number, write: boolean): never {
+  const near = a < BigInt(TWO32) ? space.nearest(Number(a)) : null;
+  let msg = `${write ? 'write' : 'read'} of ${size} byte${size > 1 ? 's' : ''} at 0x${a.toString(16)}`;
+  if (near !== null) {
+    const inside = Number(a) >= near.start && Number(a) < near.end;
+    msg += inside
+      ? (write && !near.writable ? ` into read-only region ${near.name}` : ` runs past the end of region ${near.name}`)
+      : ' is outside every region';
+    msg += ` (nearest: ${near.name} [0x${near.start.toString(16)}, 0x${near.end.toString(16)}))`;
+  } else {
+    msg += ' is outside every region';
+  }
+  throw new VmFault('EFAULT', msg, pc, a, near?.name ?? null);
+}
+
+/**
+ * The checked effective address of register `r` + `off` for an access of
+ * `size` bytes: the sum is taken in 64 bits, and the whole access must fall in
+ * one active region (a writable one for writes).
+ */
+function ea(space: AddressSpace, L: Int32Array, H: Int32Array, r: number, off: number, size: number, write: boolean, pc: number): number {
+  let a = (L[r]! >>> 0) + off;
+  const hi = H[r]!;
+  if (hi === -1 && a >= TWO32) a -= TWO32;
+  else if (hi !== 0 || a < 0 || a >= TWO32) return badAccess(space, pc, BigInt.asUintN(64, toBig(L[r]!, hi) + BigInt(off)), size, write);
+  const l = space.last;
+  if (l !== null && a >= l.start && a + size <= l.end && l.active && (l.writable || !write)) return a;
+  if (space.find(a, size, write) === null) return badAccess(space, pc, BigInt(a), size, write);
+  return a;
+}
+
+const sizeOf = (o: number): number => {
+  const s = O.memSize(o);
+  return s === O.SIZE_DW ? 8 : s === O.SIZE_W ? 4 : s === O.SIZE_H ? 2 : 1;
+};
+
+function loadInto(dv: DataView, a: number, size: number, L: Int32Array, H: Int32Array, d: number): void {
+  switch (size) {
+    case 1: L[d] = dv.getUint8(a); H[d] = 0; return;
+    case 2: L[d] = dv.getUint16(a, true); H[d] = 0; return;
+    case 4: L[d] = dv.getInt32(a, true); H[d] = 0; return;
+    default: L[d] = dv.getInt32(a, true); H[d] = dv.getInt32(a + 4, true);
+  }
+}
+
+function storeFrom(dv: DataView, a: number, size: number, lo: number, hi: number): void {
+  switch (size) {
+    case 1: dv.setUint8(a, lo & 0xff); return;
+    case 2: dv.setUint16(a, lo & 0xffff, true); return;
+    case 4: dv.setInt32(a, lo, true); return;
+    default: dv.setInt32(a, lo, true); dv.setInt32(a + 4, hi, true);
+  }
+}
+
+/** Atomic read-modify-write, load-acquire and store-release. */
+function atomic(space: AddressSpace, L: Int32Array, H: Int32Array, o: number, d: number, s: number, off: number, imm: number, pc: number): void {
+  const size = sizeOf(o);
+  const dv = space.view;
+  if (imm === O.ATOMIC_LOAD_ACQ) { loadInto(dv, ea(space, L, H, s, off, size, false, pc), size, L, H, d); return; }
+  if (imm === O.ATOMIC_STORE_REL) { storeFrom(dv, ea(space, L, H, d, off, size, true, pc), size, L[s]!, H[s]!); return; }
+  const a = ea(space, L, H, d, off, size, true, pc);
+  const is64 = size === 8;
+  const oldLo = dv.getInt32(a, true), oldHi = is64 ? dv.getInt32(a + 4, true) : 0;
+  const sLo = L[s]!, sHi = is64 ? H[s]! : 0;
+  let nLo = 0, nHi = 0;
+  switch (imm & ~O.ATOMIC_FETCH) {
+    case O.ATOMIC_ADD:
+      if (is64) { add64(oldLo, oldHi, sLo, sHi); nLo = out[0]!; nHi = out[1]!; } else nLo = (oldLo + sLo) | 0;
+      break;
+    case O.ATOMIC_OR: nLo = oldLo | sLo; nHi = oldHi | sHi; break;
+    case O.ATOMIC_AND: nLo = oldLo & sLo; nHi = oldHi & sHi; break;
+    case O.ATOMIC_XOR: nLo = oldLo ^ sLo; nHi = oldHi ^ sHi; break;
+    case O.ATOMIC_XCHG & ~O.ATOMIC_FETCH: nLo = sLo; nHi = sHi; break;
+    default: { // cmpxchg: compare with r0; r0 gets the old value
+      const eq = is64 ? (L[0] === oldLo && H[0] === oldHi) : L[0] === oldLo;
+      storeFrom(dv, a, size, eq ? sLo : oldLo, eq ? sHi : oldHi);
+      L[0] = oldLo; H[0] = oldHi;
+      return;
+    }
+  }
+  storeFrom(dv, a, size, nLo, nHi);
+  if (imm & O.ATOMIC_FETCH) { L[s] = oldLo; H[s] = oldHi; }
+}
+
+/** LD_ABS / LD_IND: a network-order load from the packet; false when out of range. */
+function ldPacket(cx: ExecContext, L: Int32Array, H: Int32Array, o: number, s: number, imm: number): boolean {
+  const pk = cx.packet;
+  const size = sizeOf(o);
+  const at = O.memMode(o) === O.MODE_IND ? (L[s]! + imm) | 0 : imm;
+  if (pk === null || at < 0 || at + size > pk.len) return false;
+  const dv = cx.space.view, a = pk.start + at;
+  L[0] = size === 4 ? dv.getInt32(a, false) : size === 2 ? dv.getUint16(a, false) : dv.getUint8(a);
+  H[0] = 0;
+  return true;
+}
+
+type Callable = (env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint;
+
+/** Calls a helper or kfunc with r1-r5 and puts its result in r0. */
+function callOut(fn: Callable, env: HelperEnv, L: Int32Array, H: Int32Array): void {
+  fromBig(fn(env, toBig(L[1]!, H[1]!), toBig(L[2]!, H[2]!), toBig(L[3]!, H[3]!), toBig(L[4]!, H[4]!), toBig(L[5]!, H[5]!)));
+  L[0] = out[0]!; H[0] = out[1]!;
+}
+
 /** Runs the program from slot 0 with r1-r5 set to `args`. */
 export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
   const { prog, space, frames } = cx;
@@ -75,148 +201,30 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
   const saved = new Int32Array(MAX_FRAMES * 8);
   let depth = 0;
   let budget = cx.budget;
-  const start = budget;
   let mayGoto = MAY_GOTO_LIMIT;
-  const trace = cx.trace;
-  const snapL = new Int32Array(11), snapH = new Int32Array(11);
-  let prevPc = -1, prevDepth = 0;
   let pc = 0;
-  let u8 = space.u8, dv = space.view;
-
+  let dv = space.view;
+  // Helpers charge the budget through this meter; it is synced around each call.
+  const meter = { left: 0, pc: 0 };
   const env: HelperEnv = {
     space,
     charge(n: number) {
-      budget -= n;
-      if (budget < 0) throw new VmFault('EBUDGET', `the budget of ${cx.budget} instructions ran out in a helper`, pc);
+      meter.left -= n;
+      if (meter.left < 0) throw new VmFault('EBUDGET', `the budget of ${cx.budget} instructions ran out in a helper`, meter.pc);
     },
   };
-
-  const recordTrace = (): void => {
-    if (prevPc >= 0) {
-      const changed: TraceStep['changed'] = [];
-      for (let r = 0; r <= 10; r++) {
-        if (L[r] !== snapL[r] || H[r] !== snapH[r]) changed.push({ reg: r, value: toBig(L[r]!, H[r]!) });
-      }
-      trace!.push({ pc: prevPc, depth: prevDepth, changed });
-    }
-    snapL.set(L); snapH.set(H);
-    prevPc = pc; prevDepth = depth;
-  };
-
-  /** Effective address of reg + off, or a fault. */
-  const addr = (r: number, off: number, size: number, write: boolean): number => {
-    let a = (L[r]! >>> 0) + off;
-    const hi = H[r]!;
-    if (hi === -1 && a >= TWO32) a -= TWO32;
-    else if (hi !== 0 || a < 0 || a >= TWO32) return badAccess(BigInt.asUintN(64, toBig(L[r]!, hi) + BigInt(off)), size, write);
-    if (space.find(a, size, write) === null) return badAccess(BigInt(a), size, write);
-    return a;
-  };
-
-  const badAccess = (a: bigint, size: number, write: boolean): never => {
-    const near = a < BigInt(TWO32) ? space.nearest(Number(a)) : null;
-    let msg = `${write ? 'write' : 'read'} of ${size} byte${size > 1 ? 's' : ''} at 0x${a.toString(16)}`;
-    if (near !== null) {
-      const inside = Number(a) >= near.start && Number(a) < near.end;
-      msg += inside
-        ? (write && !near.writable ? ` into read-only region ${near.name}` : ` runs past the end of region ${near.name}`)
-        : ` is outside every region`;
-      msg += ` (nearest: ${near.name} [0x${near.start.toString(16)}, 0x${near.end.toString(16)}))`;
-    } else {
-      msg += ' is outside every region';
-    }
-    throw new VmFault('EFAULT', msg, pc, a, near?.name ?? null);
-  };
-
-  const load = (a: number, size: number, signed: boolean, d: number): void => {
-    switch (size) {
-      case 1: L[d] = signed ? (u8[a]! << 24) >> 24 : u8[a]!; H[d] = signed ? L[d]! >> 31 : 0; return;
-      case 2: L[d] = signed ? dv.getInt16(a, true) : dv.getUint16(a, true); H[d] = signed ? L[d]! >> 31 : 0; return;
-      case 4: L[d] = dv.getInt32(a, true); H[d] = signed ? L[d]! >> 31 : 0; return;
-      default: L[d] = dv.getInt32(a, true); H[d] = dv.getInt32(a + 4, true);
-    }
-  };
-  const store = (a: number, size: number, lo: number, hi: number): void => {
-    switch (size) {
-      case 1: u8[a] = lo; return;
-      case 2: dv.setInt16(a, lo, true); return;
-      case 4: dv.setInt32(a, lo, true); return;
-      default: dv.setInt32(a, lo, true); dv.setInt32(a + 4, hi, true);
-    }
-  };
-
-  const callHelper = (id: number): void => {
-    const h = cx.helpers.get(id);
-    if (h === undefined) throw new VmFault('EHELPER', `call to unknown helper ${id}`, pc);
-    const r = h.fn(env, toBig(L[1]!, H[1]!), toBig(L[2]!, H[2]!), toBig(L[3]!, H[3]!), toBig(L[4]!, H[4]!), toBig(L[5]!, H[5]!));
-    fromBig(r);
-    L[0] = out[0]!; H[0] = out[1]!;
-    u8 = space.u8; dv = space.view; // a helper may have grown memory
-  };
-
-  const callLocal = (target: number): void => {
-    if (depth + 1 >= MAX_FRAMES) {
-      throw new VmFault('ECALLDEPTH', `call nests deeper than ${MAX_FRAMES} frames`, pc);
-    }
-    retPc[depth] = pc + 1;
-    const s = depth * 8;
-    for (let r = 6; r <= 9; r++) { saved[s + (r - 6) * 2] = L[r]!; saved[s + (r - 6) * 2 + 1] = H[r]!; }
-    depth++;
-    const f = frames[depth]!;
-    f.active = true;
-    u8.fill(0, f.start, f.end);
-    L[10] = f.end; H[10] = 0;
-    pc = target;
-  };
-
-  const atomic = (o: number, d: number, s: number, off: number, imm: number): void => {
-    const size = O.memSize(o) === O.SIZE_DW ? 8 : O.memSize(o) === O.SIZE_W ? 4 : O.memSize(o) === O.SIZE_H ? 2 : 1;
-    if (imm === O.ATOMIC_LOAD_ACQ) { load(addr(s, off, size, false), size, false, d); return; }
-    if (imm === O.ATOMIC_STORE_REL) { store(addr(d, off, size, true), size, L[s]!, H[s]!); return; }
-    const a = addr(d, off, size, true);
-    const is64 = size === 8;
-    const oldLo = dv.getInt32(a, true), oldHi = is64 ? dv.getInt32(a + 4, true) : 0;
-    const sLo = L[s]!, sHi = is64 ? H[s]! : 0;
-    let nLo = 0, nHi = 0;
-    switch (imm & ~O.ATOMIC_FETCH) {
-      case O.ATOMIC_ADD:
-        if (is64) { add64(oldLo, oldHi, sLo, sHi); nLo = out[0]!; nHi = out[1]!; } else nLo = (oldLo + sLo) | 0;
-        break;
-      case O.ATOMIC_OR: nLo = oldLo | sLo; nHi = oldHi | sHi; break;
-      case O.ATOMIC_AND: nLo = oldLo & sLo; nHi = oldHi & sHi; break;
-      case O.ATOMIC_XOR: nLo = oldLo ^ sLo; nHi = oldHi ^ sHi; break;
-      case O.ATOMIC_XCHG & ~O.ATOMIC_FETCH: nLo = sLo; nHi = sHi; break;
-      default: { // cmpxchg: compare with r0, r0 gets the old value
-        const eq = is64 ? (L[0] === oldLo && H[0] === oldHi) : L[0] === oldLo;
-        nLo = eq ? sLo : oldLo; nHi = eq ? sHi : oldHi;
-        store(a, size, nLo, nHi);
-        L[0] = oldLo; H[0] = oldHi;
-        return;
-      }
-    }
-    store(a, size, nLo, nHi);
-    if (imm & O.ATOMIC_FETCH) { L[s] = oldLo; H[s] = oldHi; }
-  };
-
-  /** LD_ABS / LD_IND: network-order load from the packet; out of range ends the run with 0. */
-  const ldPacket = (o: number, s: number, imm: number): boolean => {
-    const pk = cx.packet;
-    const size = O.memSize(o) === O.SIZE_W ? 4 : O.memSize(o) === O.SIZE_H ? 2 : 1;
-    let at = imm;
-    if (O.memMode(o) === O.MODE_IND) at = (L[s]! + imm) | 0;
-    if (pk === null || at < 0 || at + size > pk.len) return false;
-    const a = pk.start + at;
-    L[0] = size === 4 ? dv.getInt32(a, false) : size === 2 ? dv.getUint16(a, false) : u8[a]!;
-    H[0] = 0;
-    return true;
+  const trace: TraceState | null = cx.trace === undefined ? null
+    : { steps: cx.trace, prevPc: -1, prevDepth: 0, snapL: new Int32Array(11), snapH: new Int32Array(11) };
+  const helperCall = (fn: Callable): void => {
+    meter.left = budget; meter.pc = pc;
+    callOut(fn, env, L, H);
+    budget = meter.left;
+    dv = space.view; // a helper may have grown memory
   };
 
   for (;;) {
-    if (trace !== undefined) recordTrace();
-    if (--budget < 0) {
-      throw new VmFault('EBUDGET', `the budget of ${cx.budget} instructions ran out`, pc);
-    }
-    if (pc >= slots) throw new VmFault('EBADPROG', 'execution ran past the last instruction', pc);
+    if (trace !== null) recordTrace(trace, L, H, pc, depth);
+    if (--budget < 0) throw new VmFault('EBUDGET', `the budget of ${cx.budget} instructions ran out`, pc);
     const o = OP[pc]!;
     const d = DST[pc]!;
     switch (o) {
@@ -268,8 +276,8 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
         else if (off === 8) { L[d] = (L[s]! << 24) >> 24; H[d] = L[d]! >> 31; }
         else if (off === 16) { L[d] = (L[s]! << 16) >> 16; H[d] = L[d]! >> 31; }
         else if (off === 32) { L[d] = L[s]!; H[d] = L[s]! >> 31; }
-        else if (IMM[pc] === 0x10000) { L[d] = L[s]!; H[d] = 0; } // addr_space_cast to the user address space
-        else { L[d] = L[s]!; H[d] = 0; } // addr_space_cast to the kernel: no arena is mapped, base 0
+        // addr_space_cast: no arena is mapped, so both directions keep the low 32 bits (arena base 0).
+        else { L[d] = L[s]!; H[d] = 0; }
         break;
       }
       case 0xcf: arsh64(L[d]!, H[d]!, L[SRC[pc]!]!); L[d] = out[0]!; H[d] = out[1]!; break;
@@ -287,7 +295,7 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
       case 0xa4: L[d] = L[d]! ^ IMM[pc]!; H[d] = 0; break;
       case 0xb4: L[d] = IMM[pc]!; H[d] = 0; break;
       case 0xc4: L[d] = L[d]! >> IMM[pc]!; H[d] = 0; break;
-      case 0xd4: { // le16/32/64: no-op on a little-endian machine but truncates
+      case 0xd4: { // le16/32/64: no swap on a little-endian machine, but truncation
         const w = IMM[pc]!;
         if (w === 16) { L[d] = L[d]! & 0xffff; H[d] = 0; } else if (w === 32) H[d] = 0;
         break;
@@ -315,24 +323,37 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
         break;
       }
       case 0xcc: L[d] = L[d]! >> L[SRC[pc]!]!; H[d] = 0; break;
-      // ---- loads and stores ----
-      case 0x61: load(addr(SRC[pc]!, OFF[pc]!, 4, false), 4, false, d); break;
-      case 0x69: load(addr(SRC[pc]!, OFF[pc]!, 2, false), 2, false, d); break;
-      case 0x71: load(addr(SRC[pc]!, OFF[pc]!, 1, false), 1, false, d); break;
-      case 0x79: load(addr(SRC[pc]!, OFF[pc]!, 8, false), 8, false, d); break;
-      case 0x81: load(addr(SRC[pc]!, OFF[pc]!, 4, false), 4, true, d); break;
-      case 0x89: load(addr(SRC[pc]!, OFF[pc]!, 2, false), 2, true, d); break;
-      case 0x91: load(addr(SRC[pc]!, OFF[pc]!, 1, false), 1, true, d); break;
-      case 0x62: store(addr(d, OFF[pc]!, 4, true), 4, IMM[pc]!, 0); break;
-      case 0x6a: store(addr(d, OFF[pc]!, 2, true), 2, IMM[pc]!, 0); break;
-      case 0x72: store(addr(d, OFF[pc]!, 1, true), 1, IMM[pc]!, 0); break;
-      case 0x7a: store(addr(d, OFF[pc]!, 8, true), 8, IMM[pc]!, IMM[pc]! >> 31); break;
-      case 0x63: store(addr(d, OFF[pc]!, 4, true), 4, L[SRC[pc]!]!, 0); break;
-      case 0x6b: store(addr(d, OFF[pc]!, 2, true), 2, L[SRC[pc]!]!, 0); break;
-      case 0x73: store(addr(d, OFF[pc]!, 1, true), 1, L[SRC[pc]!]!, 0); break;
-      case 0x7b: store(addr(d, OFF[pc]!, 8, true), 8, L[SRC[pc]!]!, H[SRC[pc]!]!); break;
+      // ---- loads ----
+      case 0x61: L[d] = dv.getInt32(ea(space, L, H, SRC[pc]!, OFF[pc]!, 4, false, pc), true); H[d] = 0; break;
+      case 0x69: L[d] = dv.getUint16(ea(space, L, H, SRC[pc]!, OFF[pc]!, 2, false, pc), true); H[d] = 0; break;
+      case 0x71: L[d] = dv.getUint8(ea(space, L, H, SRC[pc]!, OFF[pc]!, 1, false, pc)); H[d] = 0; break;
+      case 0x79: {
+        const a = ea(space, L, H, SRC[pc]!, OFF[pc]!, 8, false, pc);
+        L[d] = dv.getInt32(a, true); H[d] = dv.getInt32(a + 4, true);
+        break;
+      }
+      case 0x81: L[d] = dv.getInt32(ea(space, L, H, SRC[pc]!, OFF[pc]!, 4, false, pc), true); H[d] = L[d]! >> 31; break;
+      case 0x89: L[d] = dv.getInt16(ea(space, L, H, SRC[pc]!, OFF[pc]!, 2, false, pc), true); H[d] = L[d]! >> 31; break;
+      case 0x91: L[d] = dv.getInt8(ea(space, L, H, SRC[pc]!, OFF[pc]!, 1, false, pc)); H[d] = L[d]! >> 31; break;
+      // ---- stores ----
+      case 0x62: dv.setInt32(ea(space, L, H, d, OFF[pc]!, 4, true, pc), IMM[pc]!, true); break;
+      case 0x6a: dv.setInt16(ea(space, L, H, d, OFF[pc]!, 2, true, pc), IMM[pc]!, true); break;
+      case 0x72: dv.setInt8(ea(space, L, H, d, OFF[pc]!, 1, true, pc), IMM[pc]!); break;
+      case 0x7a: {
+        const a = ea(space, L, H, d, OFF[pc]!, 8, true, pc);
+        dv.setInt32(a, IMM[pc]!, true); dv.setInt32(a + 4, IMM[pc]! >> 31, true);
+        break;
+      }
+      case 0x63: dv.setInt32(ea(space, L, H, d, OFF[pc]!, 4, true, pc), L[SRC[pc]!]!, true); break;
+      case 0x6b: dv.setInt16(ea(space, L, H, d, OFF[pc]!, 2, true, pc), L[SRC[pc]!]!, true); break;
+      case 0x73: dv.setInt8(ea(space, L, H, d, OFF[pc]!, 1, true, pc), L[SRC[pc]!]!); break;
+      case 0x7b: {
+        const a = ea(space, L, H, d, OFF[pc]!, 8, true, pc), s = SRC[pc]!;
+        dv.setInt32(a, L[s]!, true); dv.setInt32(a + 4, H[s]!, true);
+        break;
+      }
       case 0xc3: case 0xcb: case 0xd3: case 0xdb:
-        atomic(o, d, SRC[pc]!, OFF[pc]!, IMM[pc]!); break;
+        atomic(space, L, H, o, d, SRC[pc]!, OFF[pc]!, IMM[pc]!, pc); break;
       case 0x18: {
         const s = SRC[pc]!;
         if (s === O.PSEUDO_IMM64) { L[d] = IMM[pc]!; H[d] = IMM[pc + 1]!; }
@@ -348,50 +369,63 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
         continue;
       }
       case 0x20: case 0x28: case 0x30: case 0x40: case 0x48: case 0x50:
-        if (!ldPacket(o, SRC[pc]!, IMM[pc]!)) { L[0] = 0; H[0] = 0; return { r0: 0n, insns: start - budget }; }
+        if (!ldPacket(cx, L, H, o, SRC[pc]!, IMM[pc]!)) {
+          if (trace !== null) recordTrace(trace, L, H, -1, depth);
+          return { r0: 0n, insns: cx.budget - budget };
+        }
         break;
-      // ---- jumps ----
+      // ---- jumps and calls ----
       case 0x05: pc += 1 + OFF[pc]!; continue;
       case 0x06: pc += 1 + IMM[pc]!; continue;
       case 0xe5:
         if (mayGoto === 0) { pc += 1 + OFF[pc]!; continue; }
         mayGoto--;
         break;
-      case 0x85: {
-        const s = SRC[pc]!;
-        if (s === O.CALL_HELPER) callHelper(IMM[pc]!);
-        else if (s === O.CALL_LOCAL) { callLocal(pc + 1 + IMM[pc]!); continue; }
-        else {
+      case 0x85:
+      case 0x8d: {
+        let target = -1;
+        if (o === 0x8d) {
+          const lo = L[d]!, hi = H[d]!;
+          if (hi === CODE_ADDR_HI && (lo & 7) === 0 && lo >= 0 && lo / 8 < slots && prog.starts[lo / 8] === 1) target = lo / 8;
+          else if (hi === 0 && cx.helpers.get(lo) !== undefined) helperCall(cx.helpers.get(lo)!.fn);
+          else throw new VmFault('EHELPER', `callx r${d} = 0x${toBig(lo, hi).toString(16)} is neither a helper id nor a function address`, pc);
+        } else if (SRC[pc] === O.CALL_LOCAL) {
+          target = pc + 1 + IMM[pc]!;
+        } else if (SRC[pc] === O.CALL_HELPER) {
+          const h = cx.helpers.get(IMM[pc]!);
+          if (h === undefined) throw new VmFault('EHELPER', `call to unknown helper ${IMM[pc]}`, pc);
+          helperCall(h.fn);
+        } else {
           const fn = cx.resolveKfunc?.(IMM[pc]!, OFF[pc]!);
           if (fn === undefined) throw new VmFault('EHELPER', `call to unknown kfunc (BTF id ${IMM[pc]})`, pc);
-          fromBig(fn(env, toBig(L[1]!, H[1]!), toBig(L[2]!, H[2]!), toBig(L[3]!, H[3]!), toBig(L[4]!, H[4]!), toBig(L[5]!, H[5]!)));
-          L[0] = out[0]!; H[0] = out[1]!;
+          helperCall(fn);
         }
-        break;
-      }
-      case 0x8d: {
-        const lo = L[d]!, hi = H[d]!;
-        if (hi === CODE_ADDR_HI && (lo & 7) === 0 && lo >= 0 && lo / 8 < slots && prog.starts[lo / 8] === 1) { callLocal(lo / 8); continue; }
-        if (hi !== 0 || cx.helpers.get(lo) === undefined) {
-          throw new VmFault('EHELPER', `callx r${d} = 0x${toBig(lo, hi).toString(16)} is neither a helper id nor a function address`, pc);
-        }
-        callHelper(lo);
-        break;
+        if (target < 0) break;
+        // bpf-to-bpf call: save r6-r9, give the callee the next frame.
+        if (depth + 1 >= MAX_FRAMES) throw new VmFault('ECALLDEPTH', `call nests deeper than ${MAX_FRAMES} frames`, pc);
+        retPc[depth] = pc + 1;
+        for (let r = 6, k = depth * 8; r <= 9; r++, k += 2) { saved[k] = L[r]!; saved[k + 1] = H[r]!; }
+        depth++;
+        const f = frames[depth]!;
+        f.active = true;
+        space.u8.fill(0, f.start, f.end);
+        L[10] = f.end; H[10] = 0;
+        pc = target;
+        continue;
       }
       case 0x95:
         if (depth === 0) {
-          if (trace !== undefined) { pc = -1; recordTrace(); }
-          return { r0: toBig(L[0]!, H[0]!), insns: start - budget };
+          if (trace !== null) recordTrace(trace, L, H, -1, depth);
+          return { r0: toBig(L[0]!, H[0]!), insns: cx.budget - budget };
         }
         frames[depth]!.active = false;
         depth--;
-        {
-          const s = depth * 8;
-          for (let r = 6; r <= 9; r++) { L[r] = saved[s + (r - 6) * 2]!; H[r] = saved[s + (r - 6) * 2 + 1]!; }
-          L[10] = frames[depth]!.end; H[10] = 0;
-          pc = retPc[depth]!;
-        }
+        for (let r = 6, k = depth * 8; r <= 9; r++, k += 2) { L[r] = saved[k]!; H[r] = saved[k + 1]!; }
+        L[10] = frames[depth]!.end; H[10] = 0;
+        pc = retPc[depth]!;
         continue;
+      case 0x00: // the sentinel slot after the last instruction (never a valid opcode)
+        throw new VmFault('EBADPROG', 'execution ran past the last instruction', pc);
       default:
         if (jump(o, L[d]!, H[d]!, SRC[pc]!, IMM[pc]!, L, H)) { pc += 1 + OFF[pc]!; continue; }
     }

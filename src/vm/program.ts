@@ -3,6 +3,8 @@ import { type Instruction, checkTargets, slotIndex, OP_LDDW } from '../isa/index
 /**
  * A program laid out by slot for execution: one entry per 8-byte slot, so a
  * jump offset indexes directly. The second slot of an lddw holds its imm2.
+ * One extra sentinel slot with opcode 0 (never valid) follows the last
+ * instruction, so falling off the end needs no bounds check per step.
  */
 export interface PreparedProgram {
   readonly insns: readonly Instruction[];
@@ -23,12 +25,12 @@ export function prepare(insns: readonly Instruction[]): PreparedProgram {
   const p = {
     insns,
     slots,
-    op: new Int32Array(slots),
-    dst: new Int32Array(slots),
-    src: new Int32Array(slots),
-    off: new Int32Array(slots),
-    imm: new Int32Array(slots),
-    starts: new Uint8Array(slots),
+    op: new Int32Array(slots + 1),
+    dst: new Int32Array(slots + 1),
+    src: new Int32Array(slots + 1),
+    off: new Int32Array(slots + 1),
+    imm: new Int32Array(slots + 1),
+    starts: new Uint8Array(slots + 1),
   };
   let pc = 0;
   for (const i of insns) {

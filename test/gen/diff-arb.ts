@@ -8,6 +8,8 @@
  *    modulo by an immediate 0;
  *  - jumps go forward only, and `ja`/`gotol` only jump over code that a
  *    conditional jump also reaches (an if/else), so nothing is unreachable.
+ * One pattern is shaped around a kernel bug: a 32-bit cmpxchg is always
+ * followed by a 64-bit store of r0 into the packet (see `atomicOp`).
  */
 import fc from 'fast-check';
 import * as op from '../../src/isa/opcodes.js';
@@ -158,9 +160,17 @@ const atomicOp: fc.Arbitrary<Op> = fc.oneof(
     weight: 5,
     arbitrary: fc
       .record({ dw: fc.boolean(), aop: fc.constantFrom(...ATOMIC_RMW), seed, src: reg })
-      .map(({ dw, aop, seed, src }) => {
+      .map(({ dw, aop, seed, src }): Op => {
         const sz = dw ? op.SIZE_DW : op.SIZE_W;
-        return { k: 'atomic', opcode: op.CLS_STX | op.MODE_ATOMIC | sz, aop, off: offsetFor('stack', sz, seed, true), src };
+        const atomic: Op = { k: 'atomic', opcode: op.CLS_STX | op.MODE_ATOMIC | sz, aop, off: offsetFor('stack', sz, seed, true), src };
+        if (dw || aop !== op.ATOMIC_CMPXCHG) return atomic;
+        // Kernel bug workaround (Linux 6.18, x86-64 JIT): a 32-bit cmpxchg that
+        // succeeds leaves the upper half of r0 unchanged unless the verifier
+        // inserted a zero-extension, which it only does when it sees a 64-bit
+        // read of r0 on a path it does not prune. Reading r0 as 64 bits right
+        // away, where no jump can land, makes the verifier always insert it.
+        const observe: Op = { k: 'stx', opcode: op.CLS_STX | op.MODE_MEM | op.SIZE_DW, base: 'pkt', off: offsetFor('pkt', op.SIZE_DW, seed, true), src: 0 };
+        return { k: 'seq', glued: true, ops: [atomic, observe] };
       }),
   },
   {

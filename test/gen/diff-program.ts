@@ -30,7 +30,8 @@ export type Op =
   | { k: 'stx'; opcode: number; base: Base; off: number; src: Reg }
   | { k: 'atomic'; opcode: number; aop: number; off: number; src: Reg }
   | { k: 'jcond'; opcode: number; dst: Reg; src: Reg; imm: number; skip: number }
-  | { k: 'seq'; ops: Op[] }
+  /** Operations in a row; when `glued`, no jump may land between them. */
+  | { k: 'seq'; ops: Op[]; glued?: boolean }
   | { k: 'ifelse'; cond: { opcode: number; dst: Reg; src: Reg; imm: number }; then: Op[]; else: Op[]; long: boolean };
 
 /** How a register or stack slot gets its first value. */
@@ -65,6 +66,8 @@ interface Line {
   to?: number;
   /** The target is `skip` lines after this one, clamped to the end of the body. */
   skip?: number;
+  /** No jump may land here (inside a glued sequence). */
+  noTarget?: boolean;
 }
 
 const lddw = (dst: number, value: bigint): Instruction => insn(op.OP_LDDW, { dst, ...splitImm64(value) });
@@ -97,9 +100,12 @@ function emit(o: Op, out: Line[]): void {
         out.push({ insn: insn(o.opcode, { dst: R10, src: o.src, off: o.off, imm: o.aop }) });
       }
       return;
-    case 'seq':
+    case 'seq': {
+      const first = out.length;
       for (const o2 of o.ops) emit(o2, out);
+      if (o.glued) for (let k = first + 1; k < out.length; k++) out[k]!.noTarget = true;
       return;
+    }
     case 'jcond':
       out.push({ insn: condInsn(o), skip: o.skip });
       return;
@@ -168,7 +174,10 @@ function resolve(lines: Line[], bodyEnd: number): Instruction[] {
   slotOf.push(slot);
   return lines.map((l, k) => {
     let to = l.to;
-    if (l.skip !== undefined) to = Math.min(k + 1 + l.skip, bodyEnd);
+    if (l.skip !== undefined) {
+      to = Math.min(k + 1 + l.skip, bodyEnd);
+      while (to < bodyEnd && lines[to]!.noTarget) to++;
+    }
     if (to === undefined) return l.insn;
     const rel = slotOf[to]! - slotOf[k]! - 1;
     return l.insn.opcode === op.OP_JA32 ? { ...l.insn, imm: rel } : { ...l.insn, off: rel };

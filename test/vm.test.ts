@@ -158,3 +158,28 @@ test('trace mode records every step with the registers it changed', () => {
 test('an lddw map reference without maps is a typed fault, not a crash', () => {
   assert.equal(fault([lddw(1, 3n, O.PSEUDO_MAP_FD), mov(0, 0), exit()]).code, 'EPSEUDO');
 });
+
+test('a helper that throws ends the run with a typed EHELPER fault', () => {
+  const helpers = defaultHelpers().register({ id: 1001, name: 'broken', fn: () => { throw new RangeError('boom'); } });
+  try {
+    runProgram([insn(O.OP_CALL, { imm: 1001 }), exit()], undefined, { helpers });
+    assert.fail('no fault');
+  } catch (e) {
+    assert.ok(e instanceof VmFault);
+    assert.equal(e.code, 'EHELPER');
+    assert.equal(e.insn, 0);
+    assert.match(e.message, /boom/);
+  }
+});
+
+test('falling off the end of the program is a typed fault', () => {
+  const f = fault([mov(0, 1)]);
+  assert.equal(f.code, 'EBADPROG');
+  assert.equal(f.insn, 1);
+});
+
+test('a vm keeps its state across runs only where it should: the stack is zeroed for each run', () => {
+  const vm = new Vm([insn(0x79, { dst: 0, src: 10, off: -8 }), insn(0x7a, { dst: 10, off: -8, imm: 42 }), exit()]);
+  assert.equal(vm.run().r0, 0n);
+  assert.equal(vm.run().r0, 0n);
+});

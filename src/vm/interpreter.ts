@@ -217,7 +217,13 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
     : { steps: cx.trace, prevPc: -1, prevDepth: 0, snapL: new Int32Array(11), snapH: new Int32Array(11) };
   const helperCall = (fn: Callable): void => {
     meter.left = budget; meter.pc = pc;
-    callOut(fn, env, L, H);
+    try {
+      callOut(fn, env, L, H);
+    } catch (e) {
+      if (e instanceof VmFault) throw e;
+      // A helper's own bug or bad input must still end the run as a typed fault.
+      throw new VmFault('EHELPER', `helper failed: ${e instanceof Error ? e.message : String(e)}`, pc);
+    }
     budget = meter.left;
     dv = space.view; // a helper may have grown memory
   };
@@ -362,7 +368,14 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
           if (cx.resolvePseudo === undefined) {
             throw new VmFault('EPSEUDO', `lddw with pseudo source ${s} (imm ${IMM[pc]}) needs maps or BTF, which this vm does not have`, pc);
           }
-          fromBig(cx.resolvePseudo(s, IMM[pc]!, IMM[pc + 1]!, pc));
+          let v: bigint;
+          try {
+            v = cx.resolvePseudo(s, IMM[pc]!, IMM[pc + 1]!, pc);
+          } catch (e) {
+            if (e instanceof VmFault) throw e;
+            throw new VmFault('EPSEUDO', `lddw pseudo source ${s} (imm ${IMM[pc]}): ${e instanceof Error ? e.message : String(e)}`, pc);
+          }
+          fromBig(v);
           L[d] = out[0]!; H[d] = out[1]!;
         }
         pc += 2;

@@ -23,7 +23,7 @@ test('run --json on the shipped example gives the documented shape', async () =>
   const o = JSON.parse(r.stdout) as Record<string, unknown>;
   assert.deepEqual(Object.keys(o).sort(), ['engine', 'insns', 'mem', 'ns_per_run', 'r0']);
   assert.equal(o['r0'], '0x0000000000000002');
-  assert.equal(o['engine'], 'interp');
+  assert.equal(o['engine'], 'jit');
   assert.equal(typeof o['insns'], 'number');
   assert.equal(typeof o['ns_per_run'], 'number');
   const before = readFileSync(`${EX}/packet.bin`);

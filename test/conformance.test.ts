@@ -33,7 +33,7 @@ test('the suite has all 313 positive tests', () => {
   assert.equal(positives.length, 313);
 });
 
-for (const engine of ['interp']) {
+for (const engine of ['jit', 'interp']) {
   test(`all 313 conformance tests pass through tsbpf conformance-plugin --engine ${engine}`, async () => {
     const failures = (await pool(positives, 6, (c) => runThroughPlugin(c, engine))).filter((f) => f !== null);
     console.log(`conformance (${engine}): ${positives.length - failures.length}/${positives.length} passed`);

@@ -72,7 +72,7 @@ test('differential generator: programs are well formed, run in the vm and cover 
   assert.deepEqual(missingForms(seen), [], 'forms the generator never produced');
 });
 
-test('differential: kernel vs interpreter', (t) => {
+test('differential: kernel vs interpreter vs jit', (t) => {
   const probe = probeKernel();
   if (!probe.usable) {
     const why = `differential test skipped: the kernel's eBPF is not usable (${probe.reason})`;
@@ -110,13 +110,21 @@ test('differential: kernel vs interpreter', (t) => {
       } finally {
         loaded.close();
       }
-      const v = runProgram(prog.body, spec.packet);
-      const vRet = Number(BigInt.asUintN(32, v.r0));
       compared++;
       noteForms(prog.body, seen);
-      if (kRet !== vRet || kOut.length !== v.mem.length || kOut.some((b, k) => b !== v.mem[k])) {
+      // Kernel vs interpreter, then kernel vs JIT; the JIT must also give the interpreter's full 64-bit r0.
+      const interp = runProgram(prog.body, spec.packet, { engine: 'interp' });
+      const jit = runProgram(prog.body, spec.packet, { engine: 'jit' });
+      for (const [name, v] of [['interpreter', interp], ['jit', jit]] as const) {
+        const vRet = Number(BigInt.asUintN(32, v.r0));
+        if (kRet !== vRet || kOut.length !== v.mem.length || kOut.some((b, k) => b !== v.mem[k])) {
+          mismatches++;
+          throw new Error(`kernel vs ${name}:\n${explainMismatch(spec, prog, kRet, kOut, vRet, v.mem)}`);
+        }
+      }
+      if (jit.r0 !== interp.r0 || jit.insns !== interp.insns) {
         mismatches++;
-        throw new Error(explainMismatch(spec, prog, kRet, kOut, vRet, v.mem));
+        throw new Error(`jit vs interpreter: r0 0x${jit.r0.toString(16)} vs 0x${interp.r0.toString(16)}, insns ${jit.insns} vs ${interp.insns}\n${listing(prog.body)}`);
       }
     }),
     { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
@@ -124,7 +132,7 @@ test('differential: kernel vs interpreter', (t) => {
 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const msg =
-    `differential: compared ${compared} programs (kernel vs interpreter), ${mismatches} mismatches, ` +
+    `differential: compared ${compared} programs (kernel vs interpreter vs jit), ${mismatches} mismatches, ` +
     `${seen.size} instruction forms, ${seconds} s (kernel run time ${(kernelNs / 1e6).toFixed(1)} ms)`;
   t.diagnostic(msg);
   assert.ok(compared >= RUNS, `compared ${compared} programs, wanted ${RUNS}`);

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { decode } from '../isa/index.js';
-import { runProgram } from '../vm/index.js';
+import { ENGINES, runProgram, type Engine } from '../vm/index.js';
 import { UsageError } from './args.js';
-import { parseHex } from './input.js';
+import { parseHex } from './hex.js';
 import { EXIT_BAD_INPUT, EXIT_FAULT, EXIT_OK } from './report.js';
 import { TsbpfError } from '../errors.js';
 import { VmFault } from '../vm/index.js';
 
-export const PLUGIN_USAGE = `usage: tsbpf conformance-plugin [MEMORY-HEX] [--engine interp]
+export const PLUGIN_USAGE = `usage: tsbpf conformance-plugin [MEMORY-HEX] [--engine jit|interp]
 
 Speaks the plugin protocol of the bpf_conformance runner: the program arrives
 on stdin as hex bytes, the input memory as the first argument (hex bytes,
@@ -16,10 +16,10 @@ and exits non-zero. Options may also arrive packed in one argument, as the
 runner's --plugin_options passes them.`;
 
 /** Splits the runner's arguments into memory hex and options. */
-export function parsePluginArgs(argv: readonly string[]): { memHex: string; engine: string } {
+export function parsePluginArgs(argv: readonly string[]): { memHex: string; engine: Engine } {
   const tokens = argv.flatMap((a) => a.split(/\s+/).filter((t) => t.length > 0));
   const memParts: string[] = [];
-  let engine = 'interp';
+  let engine = 'jit';
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k]!;
     if (t === '--engine') {
@@ -34,24 +34,24 @@ export function parsePluginArgs(argv: readonly string[]): { memHex: string; engi
       memParts.push(t);
     }
   }
-  if (engine !== 'interp') throw new UsageError(`unknown engine ${engine} (available: interp)`);
-  return { memHex: memParts.join(''), engine };
+  if (!(ENGINES as readonly string[]).includes(engine)) throw new UsageError(`unknown engine ${engine} (available: ${ENGINES.join(', ')})`);
+  return { memHex: memParts.join(''), engine: engine as Engine };
 }
 
 /** Runs one program as the runner would; returns the output line or throws. */
-export function pluginRun(programHex: string, memHex: string): string {
+export function pluginRun(programHex: string, memHex: string, engine: Engine = 'jit'): string {
   const insns = decode(parseHex(programHex, 'the program on stdin'));
   const mem = parseHex(memHex, 'the memory argument');
-  const { r0 } = runProgram(insns, mem);
+  const { r0 } = runProgram(insns, mem, { engine });
   return `0x${r0.toString(16)}`;
 }
 
 export function cmdConformancePlugin(argv: readonly string[]): number {
   if (argv.includes('--help')) { process.stdout.write(PLUGIN_USAGE + '\n'); return EXIT_OK; }
   try {
-    const { memHex } = parsePluginArgs(argv);
+    const { memHex, engine } = parsePluginArgs(argv);
     const program = readFileSync(0, 'utf8');
-    process.stdout.write(pluginRun(program, memHex) + '\n');
+    process.stdout.write(pluginRun(program, memHex, engine) + '\n');
     return EXIT_OK;
   } catch (e) {
     const msg = e instanceof TsbpfError ? `[${e.code}] ${e.message}` : String(e);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { assemble } from '../asm/index.js';
 import { TsbpfError } from '../errors.js';
 import { decode, type Instruction } from '../isa/index.js';
+export { toHex, parseHex } from './hex.js';
 
 /** A file that could not be read. */
 export class InputError extends TsbpfError {
@@ -41,11 +42,3 @@ export function loadProgram(path: string): { insns: Instruction[]; kind: 'byteco
   return { insns: decode(bytes), kind: 'bytecode' };
 }
 
-export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-
-/** Parses hex bytes, with or without spaces between them. */
-export function parseHex(text: string, what: string): Uint8Array {
-  const clean = text.replace(/\s+/g, '');
-  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new TsbpfError('EUSAGE', `${what} is not hex bytes: ${JSON.stringify(text.slice(0, 60))}`);
-  return new Uint8Array(Buffer.from(clean, 'hex'));
-}

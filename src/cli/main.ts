@@ -9,12 +9,12 @@ import { cmdRun, RUN_USAGE } from './run.js';
 const USAGE = `tsbpf — the eBPF platform for TypeScript
 
 commands:
-  run PROG [--mem FILE] [--json] [--trace] [--repeat N] [--budget N]
-                         run bytecode or assembly in the checked interpreter
+  run PROG [--mem FILE] [--json] [--trace] [--repeat N] [--budget N] [--engine jit|interp]
+                         run bytecode or assembly, checked (JIT by default)
   asm FILE [-o OUT]      assemble (LLVM or uBPF syntax, detected) to bytecode
   disasm FILE [--syntax llvm|ubpf]
                          disassemble bytecode
-  conformance-plugin [MEM] [--engine E]
+  conformance-plugin [MEM] [--engine jit|interp]
                          plugin for the bpf_conformance runner
   probe [--json]         can the kernel's eBPF be used from here?
 
@@ -26,10 +26,10 @@ function version(): string {
   return pkg.version;
 }
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    case 'run': return cmdRun(rest);
+    case 'run': return await cmdRun(rest);
     case 'asm': return cmdAsm(rest);
     case 'disasm': return cmdDisasm(rest);
     case 'conformance-plugin': return cmdConformancePlugin(rest);
@@ -46,4 +46,4 @@ export function main(argv: readonly string[]): number {
 
 export const HELP = { RUN_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE };
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

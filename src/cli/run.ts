@@ -1,39 +1,43 @@
 import { formatInstruction, type Syntax } from '../asm/index.js';
 import { slotIndex } from '../isa/index.js';
-import { Vm, type RunResult, type TraceStep } from '../vm/index.js';
+import { ENGINES, Vm, type Engine, type RunResult, type TraceStep } from '../vm/index.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
 import { loadProgram, readInput, toHex } from './input.js';
 import { EXIT_OK, reportError } from './report.js';
 
-export const RUN_USAGE = `usage: tsbpf run PROG [--mem FILE] [--json] [--trace] [--repeat N] [--budget N] [--engine interp]
+export const RUN_USAGE = `usage: tsbpf run PROG [--mem FILE] [--json] [--trace] [--repeat N] [--budget N] [--engine jit|interp]
 
 Runs PROG (raw little-endian bytecode, or assembly text in either syntax)
 unverified, in checked mode. With --mem, r1 points to a copy of FILE and r2
-holds its length; without it r1 = r2 = 0. Memory is reset before each run.`;
+holds its length; without it r1 = r2 = 0. Memory is reset before each run.
+The JIT (WebAssembly) is the default engine; --trace runs the interpreter.`;
 
-const ENGINES = ['interp'] as const;
-
-export function cmdRun(argv: readonly string[]): number {
+export async function cmdRun(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json');
   try {
     const p = parseArgs(argv, ['--mem', '--repeat', '--budget', '--engine', '--syntax'], ['--json', '--trace', '--help']);
     if (p.flags.has('--help')) { process.stdout.write(RUN_USAGE + '\n'); return EXIT_OK; }
     if (p.positionals.length !== 1) throw new UsageError(`run takes one program file\n${RUN_USAGE}`);
-    const engine = (p.flags.get('--engine') ?? 'interp') as string;
-    if (!(ENGINES as readonly string[]).includes(engine)) throw new UsageError(`unknown engine ${engine} (available: ${ENGINES.join(', ')})`);
+    const trace = p.flags.has('--trace');
+    const asked = p.flags.get('--engine');
+    if (asked !== undefined && !(ENGINES as readonly string[]).includes(asked as string)) {
+      throw new UsageError(`unknown engine ${String(asked)} (available: ${ENGINES.join(', ')})`);
+    }
+    if (trace && asked === 'jit') throw new UsageError('--trace needs the interpreter (--engine interp)');
+    const engine: Engine = trace ? 'interp' : ((asked ?? 'jit') as Engine);
     const repeat = intFlag(p, '--repeat', 1);
     const budget = intFlag(p, '--budget', 10_000_000);
-    const trace = p.flags.has('--trace');
     const syntax = (p.flags.get('--syntax') ?? 'llvm') as Syntax;
     if (syntax !== 'llvm' && syntax !== 'ubpf') throw new UsageError(`unknown syntax ${syntax} (llvm or ubpf)`);
     const { insns } = loadProgram(p.positionals[0]!);
     const memFile = p.flags.get('--mem');
     const mem = typeof memFile === 'string' ? readInput(memFile) : new Uint8Array(0);
 
-    const vm = new Vm(insns, { budget });
+    const vm = new Vm(insns, { budget, engine });
     const region = mem.length > 0 ? vm.mapBytes('mem', 'mem', mem) : null;
     const args = region ? [BigInt(region.start), BigInt(mem.length)] : [0n, 0n];
     let res: RunResult | undefined;
+    if (engine === 'jit') await vm.prepareJit(); // compilation is not part of ns_per_run
     const t0 = process.hrtime.bigint();
     for (let k = 0; k < repeat; k++) {
       if (region) vm.space.u8.set(mem, region.start);

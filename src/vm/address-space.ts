@@ -44,6 +44,21 @@ export class AddressSpace {
 
   /** Reserves a new region of `size` bytes, zero-filled. */
   map(name: string, kind: RegionKind, size: number, writable = true): Region {
+    const start = this.alloc(size);
+    const r: Region = { name, kind, start, end: start + size, writable, active: true };
+    this.regions.push(r);
+    return r;
+  }
+
+  /**
+   * Reserves `size` bytes that belong to the host (the JIT's spill and call
+   * stack areas): no region covers them, so programs can never touch them.
+   */
+  reserve(size: number): number {
+    return this.alloc(size);
+  }
+
+  private alloc(size: number): number {
     const start = this.next;
     const end = start + size;
     const needed = end + GAP;
@@ -53,9 +68,7 @@ export class AddressSpace {
       this.view = new DataView(this.memory.buffer);
     }
     this.next = Math.ceil(needed / ALIGN) * ALIGN;
-    const r: Region = { name, kind, start, end, writable, active: true };
-    this.regions.push(r);
-    return r;
+    return start;
   }
 
   /**

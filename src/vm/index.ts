@@ -1,5 +1,7 @@
-export { Vm, runProgram, DEFAULT_BUDGET } from './vm.js';
-export type { VmOptions, RunOptions, RunResult, MemRunResult } from './vm.js';
+export { Vm, runProgram, DEFAULT_BUDGET, ENGINES } from './vm.js';
+export type { VmOptions, RunOptions, RunResult, MemRunResult, Engine } from './vm.js';
+export { jitModule, jitModuleAsync, compileModule } from './jit/index.js';
+export type { JitModule, TrustedAccesses } from './jit/index.js';
 export { AddressSpace, NULL_GUARD } from './address-space.js';
 export type { Region, RegionKind } from './address-space.js';
 export { HelperRegistry, defaultHelpers } from './helpers.js';

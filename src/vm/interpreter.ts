@@ -6,6 +6,7 @@
 import * as O from '../isa/opcodes.js';
 import type { AddressSpace, Region } from './address-space.js';
 import { VmFault } from './errors.js';
+import { badAccess, pseudoMessage } from './access.js';
 import type { HelperEnv, HelperRegistry } from './helpers.js';
 import {
   out, mul64, add64, sub64, lsh64, rsh64, arsh64, udiv64, umod64, sdiv64, smod64,
@@ -42,9 +43,44 @@ export interface ExecContext {
   /** Input bytes that LD_ABS / LD_IND read (the packet), if any. */
   readonly packet: { start: number; len: number } | null;
   readonly budget: number;
-  readonly resolvePseudo?: PseudoResolver;
-  readonly resolveKfunc?: KfuncResolver;
-  readonly trace?: TraceStep[];
+  /** The run's whole budget, for messages, when `budget` is what is left of it. */
+  readonly budgetTotal?: number;
+  readonly resolvePseudo?: PseudoResolver | undefined;
+  readonly resolveKfunc?: KfuncResolver | undefined;
+  readonly trace?: TraceStep[] | undefined;
+  /** Reusable per-VM buffers; runs allocate their own when absent. */
+  readonly work?: Workspace | undefined;
+}
+
+/** The buffers one run needs, kept across runs so a run allocates nothing. */
+export interface Workspace {
+  readonly L: Int32Array;
+  readonly H: Int32Array;
+  /** Return pc per frame. */
+  readonly retPc: Int32Array;
+  /** Saved r6-r9 (lo, hi) per frame. */
+  readonly saved: Int32Array;
+  /** Helpers charge the budget through this; it is synced around each call. */
+  readonly meter: { left: number; pc: number; total: number };
+  readonly env: HelperEnv;
+}
+
+export function workspace(space: AddressSpace): Workspace {
+  const meter = { left: 0, pc: 0, total: 0 };
+  return {
+    L: new Int32Array(11),
+    H: new Int32Array(11),
+    retPc: new Int32Array(MAX_FRAMES),
+    saved: new Int32Array(MAX_FRAMES * 8),
+    meter,
+    env: {
+      space,
+      charge(n: number) {
+        meter.left -= n;
+        if (meter.left < 0) throw new VmFault('EBUDGET', `the budget of ${meter.total} instructions ran out in a helper`, meter.pc);
+      },
+    },
+  };
 }
 
 export interface ExecResult {
@@ -73,22 +109,6 @@ function recordTrace(t: TraceState, L: Int32Array, H: Int32Array, pc: number, de
   }
   t.snapL.set(L); t.snapH.set(H);
   t.prevPc = pc; t.prevDepth = depth;
-}
-
-/** Raises the EFAULT for an access of `size` bytes at the 64-bit address `a`. */
-function badAccess(space: AddressSpace, pc: number, a: bigint, size: number, write: boolean): never {
-  const near = a < BigInt(TWO32) ? space.nearest(Number(a)) : null;
-  let msg = `${write ? 'write' : 'read'} of ${size} byte${size > 1 ? 's' : ''} at 0x${a.toString(16)}`;
-  if (near !== null) {
-    const inside = Number(a) >= near.start && Number(a) < near.end;
-    msg += inside
-      ? (write && !near.writable ? ` into read-only region ${near.name}` : ` runs past the end of region ${near.name}`)
-      : ' is outside every region';
-    msg += ` (nearest: ${near.name} [0x${near.start.toString(16)}, 0x${near.end.toString(16)}))`;
-  } else {
-    msg += ' is outside every region';
-  }
-  throw new VmFault('EFAULT', msg, pc, a, near?.name ?? null);
 }
 
 /**
@@ -180,57 +200,70 @@ function callOut(fn: Callable, env: HelperEnv, L: Int32Array, H: Int32Array): vo
   L[0] = out[0]!; H[0] = out[1]!;
 }
 
-/** Runs the program from slot 0 with r1-r5 set to `args`. */
-export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
+/**
+ * Where a run resumes instead of starting fresh: the JIT hands a run over at
+ * the block where its budget runs out, so the interpreter can find the exact
+ * instruction (or the earlier fault) with the same state.
+ */
+export interface Resume {
+  pc: number;
+  depth: number;
+  /** r0-r10 as unsigned 64-bit values. */
+  regs: readonly bigint[];
+  mayGoto: number;
+}
+
+/**
+ * Calls a helper or kfunc for the instruction at `pc` with `budget` left;
+ * returns the budget after the helper charged it. Whatever the helper throws
+ * ends the run as a typed fault.
+ */
+function invokeHelper(fn: Callable, w: Workspace, budget: number, pc: number): number {
+  w.meter.left = budget;
+  w.meter.pc = pc;
+  try {
+    callOut(fn, w.env, w.L, w.H);
+  } catch (e) {
+    if (e instanceof VmFault) throw e;
+    throw new VmFault('EHELPER', `helper failed: ${e instanceof Error ? e.message : String(e)}`, pc);
+  }
+  return w.meter.left;
+}
+
+/** Runs the program from slot 0 with r1-r5 set to `args`, or resumes a run. */
+export function execute(cx: ExecContext, args: readonly bigint[], resume?: Resume): ExecResult {
   const { prog, space, frames } = cx;
   const OP = prog.op, DST = prog.dst, SRC = prog.src, OFF = prog.off, IMM = prog.imm;
   const slots = prog.slots;
-  const L = new Int32Array(11), H = new Int32Array(11);
-  for (let k = 0; k < args.length && k < 5; k++) {
-    fromBig(args[k]!);
-    L[k + 1] = out[0]!; H[k + 1] = out[1]!;
+  const w = cx.work ?? workspace(space);
+  const { L, H, retPc, saved, meter } = w;
+  L.fill(0); H.fill(0);
+  if (resume === undefined) {
+    for (let k = 0; k < args.length && k < 5; k++) {
+      fromBig(args[k]!);
+      L[k + 1] = out[0]!; H[k + 1] = out[1]!;
+    }
+    for (let k = 1; k < frames.length; k++) frames[k]!.active = false;
+    const f0 = frames[0]!;
+    f0.active = true;
+    space.u8.fill(0, f0.start, f0.end);
+    L[10] = f0.end; H[10] = 0;
+  } else {
+    resume.regs.forEach((v, k) => { fromBig(v); L[k] = out[0]!; H[k] = out[1]!; });
+    frames.forEach((f, k) => { f.active = k <= resume.depth; });
+    space.last = null;
   }
-  for (let k = 1; k < frames.length; k++) frames[k]!.active = false;
-  const f0 = frames[0]!;
-  f0.active = true;
-  space.u8.fill(0, f0.start, f0.end);
-  L[10] = f0.end; H[10] = 0;
-
-  // Call stack: return pc and saved r6-r9 (lo, hi) per frame.
-  const retPc = new Int32Array(MAX_FRAMES);
-  const saved = new Int32Array(MAX_FRAMES * 8);
-  let depth = 0;
+  let depth = resume?.depth ?? 0;
   let budget = cx.budget;
-  let mayGoto = MAY_GOTO_LIMIT;
-  let pc = 0;
+  let mayGoto = resume?.mayGoto ?? MAY_GOTO_LIMIT;
+  let pc = resume?.pc ?? 0;
   let dv = space.view;
-  // Helpers charge the budget through this meter; it is synced around each call.
-  const meter = { left: 0, pc: 0 };
-  const env: HelperEnv = {
-    space,
-    charge(n: number) {
-      meter.left -= n;
-      if (meter.left < 0) throw new VmFault('EBUDGET', `the budget of ${cx.budget} instructions ran out in a helper`, meter.pc);
-    },
-  };
+  meter.total = cx.budgetTotal ?? cx.budget;
   const trace: TraceState | null = cx.trace === undefined ? null
     : { steps: cx.trace, prevPc: -1, prevDepth: 0, snapL: new Int32Array(11), snapH: new Int32Array(11) };
-  const helperCall = (fn: Callable): void => {
-    meter.left = budget; meter.pc = pc;
-    try {
-      callOut(fn, env, L, H);
-    } catch (e) {
-      if (e instanceof VmFault) throw e;
-      // A helper's own bug or bad input must still end the run as a typed fault.
-      throw new VmFault('EHELPER', `helper failed: ${e instanceof Error ? e.message : String(e)}`, pc);
-    }
-    budget = meter.left;
-    dv = space.view; // a helper may have grown memory
-  };
-
   for (;;) {
     if (trace !== null) recordTrace(trace, L, H, pc, depth);
-    if (--budget < 0) throw new VmFault('EBUDGET', `the budget of ${cx.budget} instructions ran out`, pc);
+    if (--budget < 0) throw new VmFault('EBUDGET', `the budget of ${cx.budgetTotal ?? cx.budget} instructions ran out`, pc);
     const o = OP[pc]!;
     const d = DST[pc]!;
     switch (o) {
@@ -366,7 +399,7 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
         else if (s === O.PSEUDO_FUNC) { L[d] = (pc + 1 + IMM[pc]!) * 8; H[d] = CODE_ADDR_HI; }
         else {
           if (cx.resolvePseudo === undefined) {
-            throw new VmFault('EPSEUDO', `lddw with pseudo source ${s} (imm ${IMM[pc]}) needs maps or BTF, which this vm does not have`, pc);
+            throw new VmFault('EPSEUDO', pseudoMessage(s, IMM[pc]!), pc);
           }
           let v: bigint;
           try {
@@ -400,18 +433,20 @@ export function execute(cx: ExecContext, args: readonly bigint[]): ExecResult {
         if (o === 0x8d) {
           const lo = L[d]!, hi = H[d]!;
           if (hi === CODE_ADDR_HI && (lo & 7) === 0 && lo >= 0 && lo / 8 < slots && prog.starts[lo / 8] === 1) target = lo / 8;
-          else if (hi === 0 && cx.helpers.get(lo) !== undefined) helperCall(cx.helpers.get(lo)!.fn);
+          else if (hi === 0 && cx.helpers.get(lo) !== undefined) { budget = invokeHelper(cx.helpers.get(lo)!.fn, w, budget, pc); dv = space.view; }
           else throw new VmFault('EHELPER', `callx r${d} = 0x${toBig(lo, hi).toString(16)} is neither a helper id nor a function address`, pc);
         } else if (SRC[pc] === O.CALL_LOCAL) {
           target = pc + 1 + IMM[pc]!;
         } else if (SRC[pc] === O.CALL_HELPER) {
           const h = cx.helpers.get(IMM[pc]!);
           if (h === undefined) throw new VmFault('EHELPER', `call to unknown helper ${IMM[pc]}`, pc);
-          helperCall(h.fn);
+          budget = invokeHelper(h.fn, w, budget, pc);
+          dv = space.view;
         } else {
           const fn = cx.resolveKfunc?.(IMM[pc]!, OFF[pc]!);
           if (fn === undefined) throw new VmFault('EHELPER', `call to unknown kfunc (BTF id ${IMM[pc]})`, pc);
-          helperCall(fn);
+          budget = invokeHelper(fn, w, budget, pc);
+          dv = space.view;
         }
         if (target < 0) break;
         // bpf-to-bpf call: save r6-r9, give the callee the next frame.

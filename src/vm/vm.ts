@@ -2,13 +2,20 @@ import { type Instruction, validate, slotIndex, DecodeError } from '../isa/index
 import { AddressSpace, type Region, type RegionKind } from './address-space.js';
 import { defaultHelpers, type HelperRegistry } from './helpers.js';
 import {
-  execute, MAX_FRAMES, STACK_SIZE, type KfuncResolver, type PseudoResolver, type TraceStep,
+  execute, MAX_FRAMES, STACK_SIZE, workspace, type ExecContext, type Workspace, type KfuncResolver, type PseudoResolver, type TraceStep,
 } from './interpreter.js';
 import { prepare, type PreparedProgram } from './program.js';
+import { jitModule, jitModuleAsync, JitRunner, type TrustedAccesses } from './jit/index.js';
+
+/** `interp`: the reference interpreter. `jit`: compiled to WebAssembly (the default). */
+export type Engine = 'interp' | 'jit';
+export const ENGINES: readonly Engine[] = ['jit', 'interp'];
 
 export const DEFAULT_BUDGET = 10_000_000;
 
 export interface VmOptions {
+  /** Which engine runs the program; `jit` unless said otherwise. Traced runs always use the interpreter. */
+  engine?: Engine;
   /** Instructions one run may execute, helper loop iterations included. */
   budget?: number;
   helpers?: HelperRegistry;
@@ -27,6 +34,8 @@ export interface RunOptions {
 
 export interface RunResult {
   r0: bigint;
+  /** The engine that ran it. */
+  engine: Engine;
   /** Instructions executed. */
   insns: number;
   trace?: TraceStep[];
@@ -42,7 +51,11 @@ export class Vm {
   readonly helpers: HelperRegistry;
   readonly frames: readonly Region[];
   budget: number;
+  readonly engine: Engine;
   private readonly opts: VmOptions;
+  private jit: JitRunner | null = null;
+  private readonly host: Omit<ExecContext, 'budget' | 'packet' | 'trace'>;
+  private readonly work: Workspace;
 
   constructor(insns: readonly Instruction[], opts: VmOptions = {}) {
     const { pcs } = slotIndex(insns);
@@ -55,10 +68,21 @@ export class Vm {
     this.opts = opts;
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.helpers = opts.helpers ?? defaultHelpers();
+    this.engine = opts.engine ?? 'jit';
+    if (this.engine !== 'jit' && this.engine !== 'interp') throw new TypeError(`unknown engine ${String(this.engine)}`);
     this.space = new AddressSpace();
     const frames: Region[] = [];
     for (let k = 0; k < MAX_FRAMES; k++) frames.push(this.space.map(`stack[${k}]`, 'stack', STACK_SIZE));
     this.frames = frames;
+    this.work = workspace(this.space);
+    this.host = {
+      prog: this.program,
+      space: this.space,
+      helpers: this.helpers,
+      frames: this.frames,
+      ...(opts.resolvePseudo ? { resolvePseudo: opts.resolvePseudo } : {}),
+      ...(opts.resolveKfunc ? { resolveKfunc: opts.resolveKfunc } : {}),
+    };
   }
 
   /** Maps a new region and copies `init` into it. */
@@ -69,24 +93,45 @@ export class Vm {
     return r;
   }
 
+  /**
+   * Compiles the program for the JIT now (asynchronously, as a browser's main
+   * thread requires for modules over 4 KB) instead of at the first run.
+   */
+  async prepareJit(): Promise<void> {
+    if (this.jit === null) this.jit = new JitRunner(this.host, await jitModuleAsync(this.program, this.trusted()));
+  }
+
+  /**
+   * Trusted mode drops the checks a verifier proved unnecessary. There is no
+   * verifier yet, so every program runs checked; this is where its proof will
+   * plug in.
+   */
+  private trusted(): TrustedAccesses | null {
+    return null;
+  }
+
   run(opts: RunOptions = {}): RunResult {
-    const trace: TraceStep[] | undefined = opts.trace ? [] : undefined;
     const packet = opts.packet ? { start: opts.packet.start, len: opts.packet.end - opts.packet.start } : null;
-    const res = execute(
-      {
-        prog: this.program,
-        space: this.space,
-        helpers: this.helpers,
-        frames: this.frames,
-        packet,
-        budget: this.budget,
-        ...(this.opts.resolvePseudo ? { resolvePseudo: this.opts.resolvePseudo } : {}),
-        ...(this.opts.resolveKfunc ? { resolveKfunc: this.opts.resolveKfunc } : {}),
-        ...(trace ? { trace } : {}),
-      },
-      opts.args ?? [],
-    );
-    return trace ? { ...res, trace } : res;
+    const args = opts.args ?? [];
+    if (this.engine === 'jit' && !opts.trace) {
+      if (this.jit === null) this.jit = new JitRunner(this.host, jitModule(this.program, this.trusted()));
+      const r = this.jit.exec(args, this.budget, packet);
+      return { r0: r.r0, insns: r.insns, engine: 'jit' };
+    }
+    const cx: ExecContext = {
+      prog: this.program,
+      space: this.space,
+      helpers: this.helpers,
+      frames: this.frames,
+      packet,
+      budget: this.budget,
+      resolvePseudo: this.opts.resolvePseudo,
+      resolveKfunc: this.opts.resolveKfunc,
+      trace: opts.trace ? [] : undefined,
+      work: this.work,
+    };
+    const r = execute(cx, args);
+    return cx.trace ? { r0: r.r0, insns: r.insns, engine: 'interp', trace: cx.trace } : { r0: r.r0, insns: r.insns, engine: 'interp' };
   }
 }
 

@@ -1,0 +1,185 @@
+/**
+ * The JIT's host side: compiles (and caches) modules, instantiates them over a
+ * VM's memory, and implements the imports with the same semantics and the same
+ * errors as the interpreter.
+ */
+import { encode } from '../../isa/index.js';
+import { pseudoMessage, resolveAccess } from '../access.js';
+import { VmFault } from '../errors.js';
+import type { HelperEnv } from '../helpers.js';
+import { CODE_ADDR_HI, execute, MAX_FRAMES, type ExecContext, type ExecResult } from '../interpreter.js';
+import type { PreparedProgram } from '../program.js';
+import type { Blocks } from './blocks.js';
+import type { TrustedAccesses } from './codegen.js';
+import { compileModule } from './compile.js';
+import { CSTACK_FRAME, FaultKind } from './layout.js';
+import { hostTable, withHost } from './trampoline.js';
+
+export interface JitModule {
+  readonly module: WebAssembly.Module;
+  readonly blocks: Blocks;
+  /** Size of the generated code in bytes. */
+  readonly size: number;
+}
+
+const CACHE_LIMIT = 64;
+const cache = new Map<string, JitModule>();
+
+function cacheKey(p: PreparedProgram, trusted: TrustedAccesses | null): string {
+  const bytes = encode(p.insns);
+  let key = trusted ? `t${[...trusted.safeSlots].sort((a, b) => a - b).join(',')}:` : 'c:';
+  for (let k = 0; k < bytes.length; k++) key += String.fromCharCode(bytes[k]!);
+  return key;
+}
+
+function remember(key: string, m: JitModule): JitModule {
+  cache.set(key, m);
+  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  return m;
+}
+
+/** Compiles synchronously (fine in Node and in workers), cached per program. */
+export function jitModule(p: PreparedProgram, trusted: TrustedAccesses | null = null): JitModule {
+  const key = cacheKey(p, trusted);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const { bytes, blocks } = compileModule(p, trusted);
+  return remember(key, { module: new WebAssembly.Module(bytes), blocks, size: bytes.length });
+}
+
+/** Compiles asynchronously: what a browser's main thread needs for modules over 4 KB. */
+export async function jitModuleAsync(p: PreparedProgram, trusted: TrustedAccesses | null = null): Promise<JitModule> {
+  const key = cacheKey(p, trusted);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const { bytes, blocks } = compileModule(p, trusted);
+  return remember(key, { module: await WebAssembly.compile(bytes), blocks, size: bytes.length });
+}
+
+/** A compiled program bound to one VM's address space. */
+export class JitRunner {
+  private readonly run: (...a: number[]) => bigint;
+  private readonly host: Record<string, (...a: never[]) => unknown>;
+  private readonly budgetIO: WebAssembly.Global;
+  private readonly pktStart: WebAssembly.Global;
+  private readonly pktLen: WebAssembly.Global;
+  private total = 0;
+  private packet: { start: number; len: number } | null = null;
+  private lastArgs: readonly bigint[] | null = null;
+  private readonly halves = new Int32Array(10);
+
+  constructor(private readonly cx: Omit<ExecContext, 'budget' | 'packet' | 'trace'>, jm: JitModule) {
+    const { space, frames, prog } = cx;
+    const stride = frames.length > 1 ? frames[1]!.end - frames[0]!.end : 0;
+    frames.forEach((f, k) => {
+      if (f.end !== frames[0]!.end + k * stride) throw new Error('the JIT needs evenly spaced stack frames');
+    });
+    const scratch = space.reserve(11 * 8);
+    const cstack = space.reserve(MAX_FRAMES * CSTACK_FRAME);
+    this.budgetIO = new WebAssembly.Global({ value: 'f64', mutable: true }, 0);
+    this.pktStart = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
+    this.pktLen = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
+    const meter = { left: 0, pc: 0 };
+    const env: HelperEnv = {
+      space,
+      charge: (n: number) => {
+        meter.left -= n;
+        if (meter.left < 0) throw new VmFault('EBUDGET', `the budget of ${this.total} instructions ran out in a helper`, meter.pc);
+      },
+    };
+    const callHost = (fn: (e: HelperEnv, ...a: bigint[]) => bigint, pc: number, budget: number, a: bigint[]): bigint => {
+      meter.left = budget;
+      meter.pc = pc;
+      let r: bigint;
+      try {
+        r = fn(env, ...a.map((v) => BigInt.asUintN(64, v)));
+      } catch (e) {
+        if (e instanceof VmFault) throw e;
+        throw new VmFault('EHELPER', `helper failed: ${e instanceof Error ? e.message : String(e)}`, pc);
+      }
+      this.budgetIO.value = meter.left;
+      return BigInt.asIntN(64, r);
+    };
+    const host = {
+        resolve: (ea: bigint, size: number, write: number, pc: number, depth: number): bigint => {
+          frames.forEach((f, k) => { f.active = k <= depth; });
+          const r = resolveAccess(space, BigInt.asUintN(64, ea), size, write === 1, pc);
+          return BigInt(r.start) | (BigInt(r.end) << 32n);
+        },
+        helper: (id: number, pc: number, a1: bigint, a2: bigint, a3: bigint, a4: bigint, a5: bigint, budget: number): bigint => {
+          const h = cx.helpers.get(id);
+          if (h === undefined) throw new VmFault('EHELPER', `call to unknown helper ${id}`, pc);
+          return callHost(h.fn, pc, budget, [a1, a2, a3, a4, a5]);
+        },
+        kfunc: (imm: number, off: number, pc: number, a1: bigint, a2: bigint, a3: bigint, a4: bigint, a5: bigint, budget: number): bigint => {
+          const fn = cx.resolveKfunc?.(imm, off);
+          if (fn === undefined) throw new VmFault('EHELPER', `call to unknown kfunc (BTF id ${imm})`, pc);
+          return callHost(fn, pc, budget, [a1, a2, a3, a4, a5]);
+        },
+        exhaust: (pc: number, remaining: number, depth: number, mayGoto: number): void => {
+          const regs: bigint[] = [];
+          for (let k = 0; k <= 10; k++) regs.push(space.view.getBigUint64(scratch + k * 8, true));
+          // The interpreter runs the rest of this straight-line block exactly and
+          // stops at the same instruction (or an earlier fault) as it would have.
+          execute({ ...cx, packet: this.packet, budget: remaining, budgetTotal: this.total }, [], { pc, depth, regs, mayGoto });
+          throw new Error(`internal: the budget handover at instruction ${pc} did not stop`);
+        },
+        fault: (kind: number, pc: number): never => {
+          if (kind === FaultKind.callDepth) throw new VmFault('ECALLDEPTH', `call nests deeper than ${MAX_FRAMES} frames`, pc);
+          throw new VmFault('EBADPROG', 'execution ran past the last instruction', pc);
+        },
+        pseudo: (src: number, imm: number, imm2: number, pc: number): bigint => {
+          if (cx.resolvePseudo === undefined) throw new VmFault('EPSEUDO', pseudoMessage(src, imm), pc);
+          try {
+            return BigInt.asIntN(64, cx.resolvePseudo(src, imm, imm2, pc));
+          } catch (e) {
+            if (e instanceof VmFault) throw e;
+            throw new VmFault('EPSEUDO', `lddw pseudo source ${src} (imm ${imm}): ${e instanceof Error ? e.message : String(e)}`, pc);
+          }
+        },
+        callx: (value: bigint, pc: number): number => {
+          const v = BigInt.asUintN(64, value);
+          const lo = Number(v & 0xffffffffn), hi = Number(v >> 32n);
+          const slot = lo / 8;
+          if (hi === CODE_ADDR_HI && lo % 8 === 0 && slot < prog.slots && prog.starts[slot] === 1) return jm.blocks.blockAt[slot]!;
+          if (hi === 0 && cx.helpers.get(lo) !== undefined) return -1;
+          throw new VmFault('EHELPER', `callx r${prog.dst[pc]} = 0x${v.toString(16)} is neither a helper id nor a function address`, pc);
+        },
+    };
+    this.host = host;
+    const imports = {
+      env: {
+        memory: space.memory,
+        host: hostTable(),
+        budgetIO: this.budgetIO,
+        frameEnd0: new WebAssembly.Global({ value: 'i32', mutable: false }, frames[0]!.end),
+        frameStride: new WebAssembly.Global({ value: 'i32', mutable: false }, stride),
+        cstack: new WebAssembly.Global({ value: 'i32', mutable: false }, cstack),
+        scratch: new WebAssembly.Global({ value: 'i32', mutable: false }, scratch),
+        pktStart: this.pktStart,
+        pktLen: this.pktLen,
+      },
+    };
+    const instance = new WebAssembly.Instance(jm.module, imports);
+    this.run = instance.exports['run'] as (...a: number[]) => bigint;
+  }
+
+  /** Runs from slot 0 with r1-r5 = `args`. */
+  exec(args: readonly bigint[], budget: number, packet: { start: number; len: number } | null): ExecResult {
+    this.total = budget;
+    this.packet = packet;
+    this.pktStart.value = packet?.start ?? 0;
+    this.pktLen.value = packet?.len ?? 0;
+    if (args !== this.lastArgs) {
+      this.lastArgs = args;
+      for (let k = 0; k < 5; k++) {
+        const v = BigInt.asUintN(64, args[k] ?? 0n);
+        this.halves[2 * k] = Number(v & 0xffffffffn) | 0;
+        this.halves[2 * k + 1] = Number(v >> 32n) | 0;
+      }
+    }
+    const halves = this.halves;
+    const r0 = withHost(this.host, () => this.run(halves[0]!, halves[1]!, halves[2]!, halves[3]!, halves[4]!, halves[5]!, halves[6]!, halves[7]!, halves[8]!, halves[9]!, budget));
+    return { r0: BigInt.asUintN(64, r0), insns: budget - (this.budgetIO.value as number) };
+  }
+}

@@ -46,4 +46,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 export const HELP = { RUN_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE };
 
+// A reader that goes away (`tsbpf ... | head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 process.exitCode = await main(process.argv.slice(2));

@@ -43,6 +43,8 @@ function reg(i: Instruction, f: 'dst' | 'src', writes = false): FieldProblem | n
  * are not checked here; see `checkTargets`.
  */
 export function validate(i: Instruction): FieldProblem | null {
+  const range = ranges(i);
+  if (range) return range;
   const o = i.opcode;
   switch (op.cls(o)) {
     case op.CLS_LD: return validateLd(i);
@@ -59,6 +61,19 @@ export function validate(i: Instruction): FieldProblem | null {
     case op.CLS_ALU64: return validateAlu(i);
     default: return validateJmp(i);
   }
+}
+
+const int = (v: unknown, lo: number, hi: number): boolean => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+
+/** Every field must fit its bits: instructions built by hand may hold anything. */
+function ranges(i: Instruction): FieldProblem | null {
+  if (!int(i.opcode, 0, 255)) return { field: 'opcode', reason: `must be an integer 0-255, is ${String(i.opcode)}` };
+  if (!int(i.dst, 0, 15)) return { field: 'dst', reason: `must be an integer 0-15, is ${String(i.dst)}` };
+  if (!int(i.src, 0, 15)) return { field: 'src', reason: `must be an integer 0-15, is ${String(i.src)}` };
+  if (!int(i.off, -32768, 32767)) return { field: 'off', reason: `must be an integer -32768..32767, is ${String(i.off)}` };
+  if (!int(i.imm, -(2 ** 31), 2 ** 31 - 1)) return { field: 'imm', reason: `must be a signed 32-bit integer, is ${String(i.imm)}` };
+  if (i.imm2 !== undefined && !int(i.imm2, -(2 ** 31), 2 ** 31 - 1)) return { field: 'imm2', reason: `must be a signed 32-bit integer, is ${String(i.imm2)}` };
+  return null;
 }
 
 function badOpcode(o: number): FieldProblem {
@@ -96,7 +111,8 @@ function validateStx(i: Instruction): FieldProblem | null {
     return { field: 'imm', reason: `atomic 0x${i.imm.toString(16)} needs a 32- or 64-bit size` };
   }
   if (!ATOMIC_RMW.has(i.imm)) return { field: 'imm', reason: `unknown atomic operation 0x${(i.imm >>> 0).toString(16)}` };
-  return reg(i, 'dst') ?? reg(i, 'src');
+  // The fetch forms and xchg write the old value into src.
+  return reg(i, 'dst') ?? reg(i, 'src', (i.imm & op.ATOMIC_FETCH) !== 0 && i.imm !== op.ATOMIC_CMPXCHG);
 }
 
 function validateAlu(i: Instruction): FieldProblem | null {

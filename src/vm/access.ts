@@ -5,7 +5,7 @@ const TWO32 = 4294967296;
 
 /** Raises the EFAULT for an access of `size` bytes at the 64-bit address `a`. */
 export function badAccess(space: AddressSpace, pc: number, a: bigint, size: number, write: boolean): never {
-  const near = a < BigInt(TWO32) ? space.nearest(Number(a)) : null;
+  const near = space.nearest(a < BigInt(Number.MAX_SAFE_INTEGER) ? Number(a) : Number.MAX_SAFE_INTEGER);
   let msg = `${write ? 'write' : 'read'} of ${size} byte${size > 1 ? 's' : ''} at 0x${a.toString(16)}`;
   if (near !== null) {
     const inside = Number(a) >= near.start && Number(a) < near.end;

@@ -17,6 +17,8 @@ export class VmFault extends TsbpfError {
   readonly insn: number;
   readonly address: bigint | null;
   readonly region: string | null;
+  /** With tracing on: the steps up to and including the faulting one. */
+  trace?: import('./interpreter.js').TraceStep[];
   constructor(code: FaultCode, message: string, insn: number, address: bigint | null = null, region: string | null = null) {
     super(code, `instruction ${insn}: ${message}`, { insn, address, region });
     this.insn = insn;

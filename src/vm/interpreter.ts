@@ -20,6 +20,8 @@ export const STACK_SIZE = 512;
 export const MAY_GOTO_LIMIT = 8 * 1024 * 1024;
 /** High 32 bits of a function address produced by `lddw rX, func(...)`. */
 export const CODE_ADDR_HI = 0x100;
+/** The EBADPROG message, named at the last instruction, which fell through. */
+export const RAN_OFF_END = 'execution fell through the last instruction, past the end of the program';
 
 /** Resolves an lddw pseudo source (map fd, map value, BTF id, map index...). */
 export type PseudoResolver = (src: number, imm: number, imm2: number, pc: number) => bigint;
@@ -473,7 +475,7 @@ export function execute(cx: ExecContext, args: readonly bigint[], resume?: Resum
         pc = retPc[depth]!;
         continue;
       case 0x00: // the sentinel slot after the last instruction (never a valid opcode)
-        throw new VmFault('EBADPROG', 'execution ran past the last instruction', pc);
+        throw new VmFault('EBADPROG', RAN_OFF_END, prog.lastPc);
       default:
         if (jump(o, L[d]!, H[d]!, SRC[pc]!, IMM[pc]!, L, H)) { pc += 1 + OFF[pc]!; continue; }
     }

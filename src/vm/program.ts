@@ -16,6 +16,8 @@ export interface PreparedProgram {
   readonly imm: Int32Array;
   /** 1 where an instruction starts, 0 on the second slot of an lddw. */
   readonly starts: Uint8Array;
+  /** Slot of the last instruction: the one that falls off the end, if any does. */
+  readonly lastPc: number;
 }
 
 /** Checks jump targets and lays the program out by slot. */
@@ -31,6 +33,7 @@ export function prepare(insns: readonly Instruction[]): PreparedProgram {
     off: new Int32Array(slots + 1),
     imm: new Int32Array(slots + 1),
     starts: new Uint8Array(slots + 1),
+    lastPc: slotIndex(insns).pcs[insns.length - 1] ?? 0,
   };
   let pc = 0;
   for (const i of insns) {

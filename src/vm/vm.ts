@@ -1,8 +1,9 @@
 import { type Instruction, validate, slotIndex, DecodeError } from '../isa/index.js';
 import { AddressSpace, type Region, type RegionKind } from './address-space.js';
 import { defaultHelpers, type HelperRegistry } from './helpers.js';
+import { VmFault } from './errors.js';
 import {
-  execute, MAX_FRAMES, STACK_SIZE, workspace, type ExecContext, type Workspace, type KfuncResolver, type PseudoResolver, type TraceStep,
+  execute, MAX_FRAMES, STACK_SIZE, workspace, type ExecContext, type ExecResult, type Workspace, type KfuncResolver, type PseudoResolver, type TraceStep,
 } from './interpreter.js';
 import { prepare, type PreparedProgram } from './program.js';
 import { jitModule, jitModuleAsync, JitRunner, type TrustedAccesses } from './jit/index.js';
@@ -130,7 +131,18 @@ export class Vm {
       trace: opts.trace ? [] : undefined,
       work: this.work,
     };
-    const r = execute(cx, args);
+    let r: ExecResult;
+    try {
+      r = execute(cx, args);
+    } catch (e) {
+      if (e instanceof VmFault && cx.trace) {
+        // Keep what was traced, ending with the faulting instruction.
+        const last = cx.trace[cx.trace.length - 1];
+        cx.trace.push({ pc: e.insn, depth: last?.depth ?? 0, changed: [] });
+        e.trace = cx.trace;
+      }
+      throw e;
+    }
     return cx.trace ? { r0: r.r0, insns: r.insns, engine: 'interp', trace: cx.trace } : { r0: r.r0, insns: r.insns, engine: 'interp' };
   }
 }

@@ -109,6 +109,8 @@ const stx = fc
 
 const atomic = fc
   .record({ dw: fc.boolean(), dst: anyReg, src: anyReg, off: arbOff16(), imm: fc.constantFrom(...ATOMIC_OPS) })
+  // The fetch forms and xchg write src, and r10 is read-only.
+  .filter(({ src, imm }) => src !== 10 || (imm & op.ATOMIC_FETCH) === 0 || imm === op.ATOMIC_CMPXCHG)
   .map(({ dw, dst, src, off, imm }) =>
     plain(op.insn(op.CLS_STX | op.MODE_ATOMIC | (dw ? op.SIZE_DW : op.SIZE_W), { dst, src, off, imm })));
 

@@ -7,7 +7,7 @@ import { encode } from '../../isa/index.js';
 import { pseudoMessage, resolveAccess } from '../access.js';
 import { VmFault } from '../errors.js';
 import type { HelperEnv } from '../helpers.js';
-import { CODE_ADDR_HI, execute, MAX_FRAMES, type ExecContext, type ExecResult } from '../interpreter.js';
+import { CODE_ADDR_HI, execute, MAX_FRAMES, RAN_OFF_END, type ExecContext, type ExecResult } from '../interpreter.js';
 import type { PreparedProgram } from '../program.js';
 import type { Blocks } from './blocks.js';
 import type { TrustedAccesses } from './codegen.js';
@@ -125,8 +125,9 @@ export class JitRunner {
           throw new Error(`internal: the budget handover at instruction ${pc} did not stop`);
         },
         fault: (kind: number, pc: number): never => {
+          // pc is the sentinel slot for ranOffEnd; the fault names the last instruction.
           if (kind === FaultKind.callDepth) throw new VmFault('ECALLDEPTH', `call nests deeper than ${MAX_FRAMES} frames`, pc);
-          throw new VmFault('EBADPROG', 'execution ran past the last instruction', pc);
+          throw new VmFault('EBADPROG', RAN_OFF_END, prog.lastPc);
         },
         pseudo: (src: number, imm: number, imm2: number, pc: number): bigint => {
           if (cx.resolvePseudo === undefined) throw new VmFault('EPSEUDO', pseudoMessage(src, imm), pc);

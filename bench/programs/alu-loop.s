@@ -1,4 +1,5 @@
 ; ALU-heavy bounded loop: 1000 iterations of mixed 64- and 32-bit arithmetic.
+; In the vm r1 is the packet and r2 its length; this program ignores both.
     r0 = 0
     r1 = 1000
     r2 = 0x12345

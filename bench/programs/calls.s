@@ -1,4 +1,4 @@
-; bpf-to-bpf call chains: 200 calls, each two frames deep.
+; bpf-to-bpf call chains: 200 iterations, each a call two frames deep.
     r6 = 200
     r7 = 0
 loop:

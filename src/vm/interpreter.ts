@@ -65,6 +65,10 @@ export interface Workspace {
   /** Helpers charge the budget through this; it is synced around each call. */
   readonly meter: { left: number; pc: number; total: number };
   readonly env: HelperEnv;
+  /** The last `args` converted, and r1-r5 from them. */
+  lastArgs: readonly bigint[] | null;
+  readonly argL: Int32Array;
+  readonly argH: Int32Array;
 }
 
 export function workspace(space: AddressSpace): Workspace {
@@ -75,6 +79,9 @@ export function workspace(space: AddressSpace): Workspace {
     retPc: new Int32Array(MAX_FRAMES),
     saved: new Int32Array(MAX_FRAMES * 8),
     meter,
+    lastArgs: null,
+    argL: new Int32Array(11),
+    argH: new Int32Array(11),
     env: {
       space,
       charge(n: number) {
@@ -241,10 +248,15 @@ export function execute(cx: ExecContext, args: readonly bigint[], resume?: Resum
   const { L, H, retPc, saved, meter } = w;
   L.fill(0); H.fill(0);
   if (resume === undefined) {
-    for (let k = 0; k < args.length && k < 5; k++) {
-      fromBig(args[k]!);
-      L[k + 1] = out[0]!; H[k + 1] = out[1]!;
+    if (w.lastArgs !== args) {
+      // Converting bigints is slow; repeated runs usually pass the same array.
+      w.lastArgs = args;
+      for (let k = 0; k < 5; k++) {
+        fromBig(args[k] ?? 0n);
+        w.argL[k + 1] = out[0]!; w.argH[k + 1] = out[1]!;
+      }
     }
+    L.set(w.argL); H.set(w.argH);
     for (let k = 1; k < frames.length; k++) frames[k]!.active = false;
     const f0 = frames[0]!;
     f0.active = true;

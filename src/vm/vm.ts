@@ -111,8 +111,16 @@ export class Vm {
     return null;
   }
 
+  private lastPacketRegion: Region | null = null;
+  private lastPacket: { start: number; len: number } | null = null;
+
   run(opts: RunOptions = {}): RunResult {
-    const packet = opts.packet ? { start: opts.packet.start, len: opts.packet.end - opts.packet.start } : null;
+    const region = opts.packet ?? null;
+    if (region !== this.lastPacketRegion) {
+      this.lastPacketRegion = region;
+      this.lastPacket = region ? { start: region.start, len: region.end - region.start } : null;
+    }
+    const packet = this.lastPacket;
     const args = opts.args ?? [];
     if (this.engine === 'jit' && !opts.trace) {
       if (this.jit === null) this.jit = new JitRunner(this.host, jitModule(this.program, this.trusted()));

@@ -28,6 +28,8 @@ export class Codegen {
   private nest = 0;
   /** Label depth from the current block's code to the dispatch loop. */
   private toDispatch = 0;
+  /** The block being emitted. */
+  private cur = 0;
 
   constructor(
     private readonly p: PreparedProgram,
@@ -58,7 +60,15 @@ export class Codegen {
   private brDispatch(): this { return this.br(this.toDispatch + this.nest); }
   private brDone(): this { return this.br(this.toDispatch + this.nest + 1); }
   private brExhausted(): this { return this.br(this.toDispatch + this.nest + 2); }
-  private gotoBlock(block: number): this { return this.i32c(block).set(L_NEXT).brDispatch(); }
+  /**
+   * Jumps to a block. A later block's code starts right after the end of its
+   * label, which encloses the current code, so a forward jump is a plain `br`;
+   * only a backward jump goes through the dispatch loop.
+   */
+  private gotoBlock(block: number): this {
+    if (block > this.cur) return this.br(block - this.cur - 1 + this.nest);
+    return this.i32c(block).set(L_NEXT).brDispatch();
+  }
   /** Calls a host function through the imported table (its type index is its slot). */
   private host(fn: Host): this { return this.i32c(fn).op(W.call_indirect).u(fn).u(0); }
 
@@ -77,6 +87,7 @@ export class Codegen {
       this.op(W.end);
       this.toDispatch = n - 1 - k;
       this.nest = 0;
+      this.cur = k;
       this.emitBlock(k);
     }
     this.op(W.end); // loop

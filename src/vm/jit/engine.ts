@@ -13,7 +13,7 @@ import type { Blocks } from './blocks.js';
 import type { TrustedAccesses } from './codegen.js';
 import { compileModule } from './compile.js';
 import { CSTACK_FRAME, FaultKind } from './layout.js';
-import { hostTable, withHost } from './trampoline.js';
+import { enterHost, hostTable } from './trampoline.js';
 
 export interface JitModule {
   readonly module: WebAssembly.Module;
@@ -168,9 +168,11 @@ export class JitRunner {
   /** Runs from slot 0 with r1-r5 = `args`. */
   exec(args: readonly bigint[], budget: number, packet: { start: number; len: number } | null): ExecResult {
     this.total = budget;
-    this.packet = packet;
-    this.pktStart.value = packet?.start ?? 0;
-    this.pktLen.value = packet?.len ?? 0;
+    if (packet !== this.packet) {
+      this.packet = packet;
+      this.pktStart.value = packet?.start ?? 0;
+      this.pktLen.value = packet?.len ?? 0;
+    }
     if (args !== this.lastArgs) {
       this.lastArgs = args;
       for (let k = 0; k < 5; k++) {
@@ -179,8 +181,14 @@ export class JitRunner {
         this.halves[2 * k + 1] = Number(v >> 32n) | 0;
       }
     }
-    const halves = this.halves;
-    const r0 = withHost(this.host, () => this.run(halves[0]!, halves[1]!, halves[2]!, halves[3]!, halves[4]!, halves[5]!, halves[6]!, halves[7]!, halves[8]!, halves[9]!, budget));
-    return { r0: BigInt.asUintN(64, r0), insns: budget - (this.budgetIO.value as number) };
+    const h = this.halves;
+    const prev = enterHost(this.host);
+    let r0: bigint;
+    try {
+      r0 = this.run(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, budget);
+    } finally {
+      enterHost(prev);
+    }
+    return { r0: r0 < 0n ? BigInt.asUintN(64, r0) : r0, insns: budget - (this.budgetIO.value as number) };
   }
 }

@@ -59,13 +59,9 @@ export function hostTable(): WebAssembly.Table {
   return shared;
 }
 
-/** Runs `fn` with `fns` as the host functions of the run. */
-export function withHost<R>(fns: HostFns, fn: () => R): R {
+/** Makes `fns` the host functions of the run starting now; returns the previous ones to restore. */
+export function enterHost(fns: HostFns | null): HostFns | null {
   const prev = current;
   current = fns;
-  try {
-    return fn();
-  } finally {
-    current = prev;
-  }
+  return prev;
 }

@@ -10,9 +10,10 @@ import { AsmError } from './errors.js';
  * - `punct`: operators and brackets, longest match first. The LLVM signed
  *   operators `s>`, `s>=`, `s<`, `s<=`, `s>>=`, `s/=`, `s%=` are one token.
  *
- * Comments start with `;`, `//` or `#` and run to the end of the line. In the
- * LLVM syntax a `#` right after an identifier character is a token instead,
- * so that the kernel's `call bpf_map_lookup_elem#1` can be read.
+ * Comments start with `;`, `//` or `#` and run to the end of the line,
+ * wherever they stand (`exit# done`). The one exception, in the LLVM syntax
+ * only, is the kernel's `call NAME#N` (`call bpf_map_lookup_elem#1`): a `#`
+ * that joins the identifier after `call` to a number is a token.
  */
 export interface Token {
   kind: 'ident' | 'num' | 'punct';
@@ -26,7 +27,7 @@ export interface Token {
 }
 
 export interface LexOptions {
-  /** `#` directly after an identifier character is a token (LLVM syntax). */
+  /** The `#` of `call NAME#N` is a token (LLVM syntax). */
   hashAfterIdent: boolean;
 }
 
@@ -62,8 +63,7 @@ export function tokenize(src: string, line: number, opts: LexOptions): Token[] {
     if (c === ';') break;
     if (c === '/' && src[i + 1] === '/') break;
     if (c === '#') {
-      const prev = i > 0 ? src[i - 1]! : ' ';
-      if (!(opts.hashAfterIdent && isWord(prev))) break;
+      if (!(opts.hashAfterIdent && isCallHash(src, i, out))) break;
       out.push({ kind: 'punct', text: '#', col: i + 1, value: 0n, hex: false });
       i++;
       continue;
@@ -101,6 +101,16 @@ export function tokenize(src: string, line: number, opts: LexOptions): Token[] {
   return out;
 }
 
+/** True for the `#` of `call NAME#N` (or `#-N`): right after NAME, right before the number. */
+function isCallHash(src: string, i: number, out: readonly Token[]): boolean {
+  const name = out[out.length - 1];
+  if (name?.kind !== 'ident' || name.col - 1 + name.text.length !== i) return false;
+  const call = out[out.length - 2];
+  if (call?.kind !== 'ident' || call.text !== 'call') return false;
+  const next = src[i + 1] === '-' ? src[i + 2] : src[i + 1];
+  return next !== undefined && isDigit(next);
+}
+
 function number(text: string, line: number, col: number): Token {
   const hex = /^0[xX][0-9a-fA-F]+$/.test(text);
   if (!hex && !/^[0-9]+$/.test(text)) throw new AsmError(`malformed number '${clip(text)}'`, line, col);
@@ -118,16 +128,50 @@ export function splitLines(text: string): string[] {
   return text.split(/\r\n|\r|\n/);
 }
 
+/** What a leading instruction index said about the line (see `splitIndexPrefix`). */
+export interface IndexPrefix {
+  /** The line with the prefix replaced by spaces, so that columns stay right. */
+  text: string;
+  /** The verifier's `(xx)` opcode, and the 1-based column of its `(`. */
+  opcode?: { value: number; col: number };
+  /** The raw bytes `llvm-objdump -d` shows (8, or 16 for an lddw), and the column of the first. */
+  bytes?: { value: Uint8Array; col: number };
+}
+
+/** `llvm-objdump -d`: `  12:\t b7 00 00 00 01 00 00 00\t r0 = 1` (16 bytes for an lddw). */
+const OBJDUMP_LINE = /^(\s*\d+:\s+)((?:[0-9a-fA-F]{2}[ \t]+){8}(?:(?:[0-9a-fA-F]{2}[ \t]+){8})?)/;
 /**
- * Blanks out a leading instruction index, as printed by `llvm-objdump -d`
- * (`  12:\t b7 00 00 00 01 00 00 00\t r0 = 1`), by the kernel verifier log
- * (`12: (b7) r0 = 1`) or by `disassemble(..., { pcs: true })` (`12: r0 = 1`).
- * The prefix is replaced by spaces so that columns stay right.
+ * The kernel verifier log: `12: (b7) r0 = 1`, and at log_level 2 the "Live
+ * regs" listing, `  1  12: .1.345.... (b7) r0 = 1`: an optional loop (SCC)
+ * number, the index, one liveness mark per register r0-r9, and on newer
+ * kernels a prune-point mark `p` or `P`.
  */
+const VERIFIER_LINE = /^(\s*(?:\d+\s+)?\d+:\s*(?:[.0-9]{10}\s+(?:[pP]\s+)?)?)\(([0-9a-fA-F]{2})\)\s*/;
+/** `disassemble(..., { pcs: true })`: `12: r0 = 1`. */
+const INDEX_ONLY = /^\s*\d+:/;
+
+/**
+ * Recognizes a leading instruction index, as printed by `llvm-objdump -d`
+ * (with the raw bytes after it), by the kernel verifier log (with the opcode
+ * in parentheses after it) or by `disassemble(..., { pcs: true })`, and
+ * blanks it out. The bytes and the opcode are returned so that the parser can
+ * check the instruction against them.
+ */
+export function splitIndexPrefix(src: string): IndexPrefix {
+  const blank = (n: number): string => ' '.repeat(n) + src.slice(n);
+  let m = OBJDUMP_LINE.exec(src);
+  if (m) {
+    const hexes = m[2]!.trim().split(/\s+/);
+    const value = Uint8Array.from(hexes, (h) => parseInt(h, 16));
+    return { text: blank(m[0].length), bytes: { value, col: m[1]!.length + 1 } };
+  }
+  m = VERIFIER_LINE.exec(src);
+  if (m) return { text: blank(m[0].length), opcode: { value: parseInt(m[2]!, 16), col: m[1]!.length + 1 } };
+  m = INDEX_ONLY.exec(src);
+  return { text: m ? blank(m[0].length) : src };
+}
+
+/** Blanks out a leading instruction index (see `splitIndexPrefix`). */
 export function stripIndexPrefix(src: string): string {
-  const m =
-    /^\s*\d+:\s+(?:[0-9a-fA-F]{2}[ \t]+){8}(?:(?:[0-9a-fA-F]{2}[ \t]+){8})?/.exec(src) ??
-    /^\s*\d+:\s*\([0-9a-fA-F]{2}\)\s*/.exec(src) ??
-    /^\s*\d+:/.exec(src);
-  return m ? ' '.repeat(m[0].length) + src.slice(m[0].length) : src;
+  return splitIndexPrefix(src).text;
 }

@@ -17,8 +17,13 @@ const LOCK_OPS: ReadonlyMap<string, number> = new Map([
   ['+=', op.ATOMIC_ADD], ['|=', op.ATOMIC_OR], ['&=', op.ATOMIC_AND], ['^=', op.ATOMIC_XOR],
 ]);
 
-/** The right-hand side of `rN = ...` / `wN = ...`; `d` is the register before `=`. */
-export function parseAssign(c: Cursor, d: Reg, add: Add): void {
+/**
+ * The right-hand side of `rN = ...` / `wN = ...`; `d` is the register before
+ * `=`. `lddw` is true when the line's opcode (the verifier's `(18)`, or
+ * objdump's bytes) says it is an lddw: the kernel prints a plain constant
+ * without `ll`.
+ */
+export function parseAssign(c: Cursor, d: Reg, add: Add, lddw = false): void {
   const cls = d.w ? op.CLS_ALU : op.CLS_ALU64;
   const t = c.peek();
   if (!t) c.fail("expected a value after '='");
@@ -43,8 +48,8 @@ export function parseAssign(c: Cursor, d: Reg, add: Add): void {
   if (c.is('*')) return parseLoad(c, d, add);
   if (startsNum(c)) {
     const n = signedNum(c, 'a value');
-    if (c.eat('ll')) {
-      needWidth(c, d, false, 'for a 64-bit load (ll)');
+    if (c.eat('ll') || lddw) {
+      needWidth(c, d, false, 'for a 64-bit load (lddw)');
       const v = op.splitImm64(toImm64(c, n));
       return add(op.insn(op.OP_LDDW, { dst: d.reg, imm: v.imm, imm2: v.imm2 }), { dst: d.col, imm: n.col, imm2: n.col });
     }
@@ -112,6 +117,11 @@ export function parseAssign(c: Cursor, d: Reg, add: Add): void {
     c.expect(')');
     const i = op.insn(op.CLS_ALU64 | op.ALU_MOV | op.SRC_X, { dst: d.reg, src: s.reg, off: op.OFF_ADDR_SPACE_CAST, imm: dstAs * 0x10000 + srcAs });
     return add(i, { dst: d.col, src: s.col, imm: asCol });
+  }
+  if (name === 'map' && c.is('[', 1)) {
+    // bpftool prog dump xlated: `map[id:5]`, `map[id:5][0]+16`, `map[idx:0]+16`.
+    if (c.is('idx', 2)) c.fail(`'map[idx:N]+M' is bpftool's spelling: write map_idx_value(N) + M ll`, t);
+    c.fail(`'map[id:...]' names a map of a loaded program: map ids of a loaded program cannot be assembled (write map_fd(FD) ll or map_value(FD) + OFF ll)`, t);
   }
   const kind = PSEUDO_NAMES.get(name);
   if (kind !== undefined && c.is('(', 1)) return parsePseudo(c, d, add, kind);

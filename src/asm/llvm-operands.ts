@@ -118,7 +118,7 @@ export interface Target {
 
 /**
  * A jump target: `+N`, `-N`, `N`, `pc+N` (kernel log), or a label. An
- * `llvm-objdump` annotation `<LBB0_2>` after it is ignored.
+ * `llvm-objdump` annotation (`<LBB0_2>`, `<prog+0x2c8>`) after it is ignored.
  */
 export function target(c: Cursor, field: 'off' | 'imm'): Target {
   const col = c.col();
@@ -134,10 +134,19 @@ export function target(c: Cursor, field: 'off' | 'imm'): Target {
   } else {
     out = { value: field === 'off' ? off16(c, 'a label or +offset') : rel32(c, 'a label or +offset'), col };
   }
-  if (c.is('<') && c.peek(1)?.kind === 'ident' && c.is('>', 2)) {
-    c.next();
-    c.next();
-    c.next();
-  }
+  skipAnnotation(c);
   return out;
+}
+
+/**
+ * Skips the annotation `llvm-objdump -d` prints after a jump or call target:
+ * `<LBB0_2>`, or `<sym+0x58>` / `<sym-0x8>` (llvm-objdump 14 and later).
+ * Anything else is left for the caller to reject.
+ */
+export function skipAnnotation(c: Cursor): void {
+  if (!c.is('<') || c.peek(1)?.kind !== 'ident') return;
+  let k = 2;
+  if ((c.is('+', 2) || c.is('-', 2)) && c.peek(3)?.kind === 'num') k = 4;
+  if (!c.is('>', k)) return;
+  for (let j = 0; j <= k; j++) c.next();
 }

@@ -28,20 +28,48 @@
  *   r1 = map_idx(0) ll                 lddw src 5
  *   r1 = map_idx_value(0) + 16 ll      lddw src 6, imm2 = 16
  * The `ll` of the pseudo forms is optional. A plain constant needs `ll` to be
- * an lddw; without it, it is a 32-bit `mov`.
+ * an lddw; without it, `rN = K` is an ALU64 `mov` of a sign-extended 32-bit
+ * immediate (as llvm-mc reads it: `r1 = -1` and `r1 = 0xffffffff` both set r1
+ * to all ones) and `wN = K` is the 32-bit `mov`.
  *
- * Labels are `name:` (e.g. `LBB0_2:`). Comments: `;`, `//`, `#`. A leading
- * instruction index (`12:`), with objdump's raw bytes or the verifier's
- * `(b7)` opcode after it, is skipped. `llvm-objdump -d` output reads as is:
- * its symbol lines (`0000000000000000 <func>:`) define labels, its file and
- * section headers are skipped, and a `<LBB0_2>` after a jump target is ignored.
+ * Labels are `name:` (e.g. `LBB0_2:`). Comments: `;`, `//`, `#`, anywhere on
+ * a line (`exit# done`); only the `#` of the kernel's `call NAME#N` is not one.
+ *
+ * Tool output reads as is:
+ * - `llvm-objdump -d` / `-dr` (LLVM 14 to 19): the file and section headers
+ *   and relocation lines (`0000000000000038:  R_BPF_64_64  counters`) are
+ *   skipped; symbol lines (`0000000000000000 <func>:`) define labels; the
+ *   index and raw bytes before an instruction are skipped, and an annotation
+ *   after a jump or call target (`<LBB0_2>`, `<prog+0x2c8>`) is ignored. The
+ *   raw bytes are checked: the instruction must encode to exactly the bytes
+ *   shown (little- or big-endian), except that a `call` or an lddw takes its
+ *   src register from them (LLVM prints `call N` for a helper, a local and a
+ *   kfunc call alike). `<unknown>` (what llvm-objdump 14 prints for v4
+ *   instructions) assembles to the bytes shown, read little-endian. So an
+ *   edited line whose bytes were left stale is an error: delete the bytes
+ *   along with the edit.
+ * - The kernel verifier log: instruction lines `12: (b7) r0 = 1` (the
+ *   register state after `;` is a comment) and the log_level 2 listing
+ *   `  1  12: .1.345.... (b7) r0 = 1` (loop number, index, liveness marks,
+ *   prune-point mark), with its header lines `func#N @M` and
+ *   `Live regs before insn:`. The opcode in parentheses is checked: the
+ *   instruction must assemble to it, and `(18) r1 = 0x5` is an lddw (the
+ *   kernel prints lddw without `ll`). The rest of a log (register state lines
+ *   such as `0: R1=ctx() R10=fp0`, `from 12 to 8:` and `mark_precise:` lines,
+ *   the repeated instructions of each path) is not assembly and is refused:
+ *   assemble the "Live regs" listing, which holds every instruction once.
+ *   A map in a verifier log is a kernel address (`(18) r1 = 0xffff...`) and
+ *   assembles as that constant; bpftool's `map[id:5]` / `map[id:5][0]+16`
+ *   is refused, since a map id cannot be turned back into a file descriptor.
+ *   A kfunc call prints like a helper call (`call NAME#ID`) and assembles as
+ *   one.
  */
 import * as op from '../isa/index.js';
 import type { Instruction } from '../isa/index.js';
 import { Cursor } from './cursor.js';
 import { AsmError } from './errors.js';
-import { clip, splitLines, stripIndexPrefix, tokenize } from './lexer.js';
-import { type Add, isReg, needWidth, reg, REG_RE, target } from './llvm-operands.js';
+import { clip, type IndexPrefix, splitIndexPrefix, splitLines, tokenize } from './lexer.js';
+import { type Add, isReg, needWidth, reg, REG_RE, skipAnnotation, target } from './llvm-operands.js';
 import { parseAssign, parseLockStore, parseStore, parseStoreRelease } from './llvm-mem.js';
 import { imm32, off16, startsNum } from './numbers.js';
 import { ProgramBuilder } from './program.js';
@@ -49,20 +77,33 @@ import { LLVM_ALU, LLVM_JMP } from './vocab.js';
 
 /** `llvm-objdump -d` headers: `x.o:\tfile format elf64-bpf`, `Disassembly of section .text:`. */
 const OBJDUMP_NOISE = /^\S.*:\s+file format \S+\s*$|^Disassembly of section \S+:\s*$/;
+/** `llvm-objdump -dr` relocation lines: `\t\t0000000000000038:  R_BPF_64_64\tcounters`. */
+const OBJDUMP_RELOC = /^\s*[0-9a-fA-F]+:\s+R_[A-Za-z0-9_]+(?:\s.*)?$/;
 /** `llvm-objdump -d` symbol lines (`0000000000000000 <func>:`, `<L0>:`) define labels. */
 const OBJDUMP_SYMBOL = /^\s*(?:[0-9a-fA-F]+\s+)?<([A-Za-z_.][\w.]*)>:\s*$/;
+/** Verifier log headers: `func#1 @17`, `Live regs before insn:` (and its longer later forms). */
+const VERIFIER_NOISE = /^\s*func#\d+ @\d+\s*$|^\s*Live regs before insn\b[^:]*:\s*$/;
+/** Verifier register state: `R1=ctx() R10=fp0`, `frame1: R1=1`, `R0_w=1`. */
+const VERIFIER_STATE = /^\s*(?:frame\d+:\s*)?R\d+(?:_\w+)?=/;
 
 export function parseLlvm(text: string): Instruction[] {
   const b = new ProgramBuilder();
   const lines = splitLines(text);
   lines.forEach((raw, k) => {
     const line = k + 1;
-    if (OBJDUMP_NOISE.test(raw)) return;
+    if (OBJDUMP_NOISE.test(raw) || OBJDUMP_RELOC.test(raw) || VERIFIER_NOISE.test(raw)) return;
     const sym = OBJDUMP_SYMBOL.exec(raw);
     if (sym) return b.label(sym[1]!, line, raw.indexOf('<') + 2);
-    const src = stripIndexPrefix(raw);
+    const pre = splitIndexPrefix(raw);
+    const src = pre.text;
     const dash = /^\s*--/.exec(src);
     if (dash) throw new AsmError(`unknown directive '${clip(src.trim())}'`, line, dash[0].length - 1);
+    const state = VERIFIER_STATE.exec(src);
+    if (state) {
+      throw new AsmError(
+        'verifier state, not an instruction: of a verifier log only the instruction lines assemble (its "Live regs before insn" listing holds them all)',
+        line, state[0].search(/\S/) + 1);
+    }
     const c = new Cursor(tokenize(src, line, { hashAfterIdent: true }), line, src.length + 1);
     while (c.peek()?.kind === 'ident' && c.is(':', 1)) {
       const t = c.next();
@@ -70,18 +111,47 @@ export function parseLlvm(text: string): Instruction[] {
       c.next();
       b.label(t.text, line, t.col);
     }
-    if (!c.atEnd()) parseInsn(c, b);
+    if (!c.atEnd()) parseInsn(c, b, pre, src);
+    else if (pre.opcode || pre.bytes) c.fail('expected an instruction after the index');
   });
   return b.finish(lines.length);
 }
 
-function parseInsn(c: Cursor, b: ProgramBuilder): void {
+/** The instruction as its bytes show it, for llvm-objdump's `<unknown>`. */
+function fromBytes(c: Cursor, pre: IndexPrefix): Instruction {
+  const at = c.peek()!;
+  if (!pre.bytes) c.fail('<unknown>: llvm-objdump could not decode this instruction, and without its bytes there is nothing to assemble', at);
+  try {
+    const [i, ...rest] = op.decode(pre.bytes.value);
+    if (!i || rest.length) c.failAt('the bytes shown are not one instruction', pre.bytes.col);
+    return i;
+  } catch (e) {
+    if (e instanceof op.DecodeError) c.failAt(`<unknown>: the bytes shown are not a valid instruction: ${e.message.replace(/^instruction \d+: /, '')}`, pre.bytes.col);
+    throw e;
+  }
+}
+
+function parseInsn(c: Cursor, b: ProgramBuilder, pre: IndexPrefix, src: string): void {
   const first = c.peek()!;
+  const shown = pre.bytes && { bytes: pre.bytes.value, col: pre.bytes.col, text: src.slice(first.col - 1).trim() };
   const add: Add = (insn, cols, ref) => {
     c.end();
-    b.add({ insn, line: c.line, col: first.col, cols, ...(ref ? { ref } : {}) });
+    if (pre.opcode && insn.opcode !== pre.opcode.value) {
+      const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+      c.failAt(`the opcode (${hex2(pre.opcode.value)}) does not match the instruction, which assembles to opcode 0x${hex2(insn.opcode)}`, pre.opcode.col);
+    }
+    b.add({ insn, line: c.line, col: first.col, cols, ...(ref ? { ref } : {}), ...(shown ? { shown } : {}) });
   };
-  if (first.kind === 'ident' && REG_RE.test(first.text)) return parseRegLine(c, add);
+  if (c.is('<') && c.is('unknown', 1) && c.is('>', 2)) {
+    const i = fromBytes(c, pre);
+    c.next();
+    c.next();
+    c.next();
+    c.end();
+    return b.add({ insn: i, line: c.line, col: first.col, cols: {} });
+  }
+  const opcode = pre.opcode?.value ?? pre.bytes?.value[0];
+  if (first.kind === 'ident' && REG_RE.test(first.text)) return parseRegLine(c, add, opcode === op.OP_LDDW);
   if (c.is('*')) return parseStore(c, add);
   if (first.kind !== 'ident') c.fail(`unexpected '${clip(first.text)}' at the start of an instruction`, first);
   c.next();
@@ -144,7 +214,9 @@ function parseCall(c: Cursor, add: Add): void {
   if (!t) c.fail('expected a helper number, pc+N, a label, kfunc N or a register');
   if (startsNum(c)) {
     const col = c.col();
-    return add(op.insn(op.OP_CALL, { imm: imm32(c, 'a helper number') }), { imm: col });
+    const imm = imm32(c, 'a helper number');
+    skipAnnotation(c);
+    return add(op.insn(op.OP_CALL, { imm }), { imm: col });
   }
   if (t.kind !== 'ident') c.fail(`expected a call target, found '${clip(t.text)}'`, t);
   if (REG_RE.test(t.text)) {
@@ -176,7 +248,7 @@ function parseCall(c: Cursor, add: Add): void {
 }
 
 /** Lines that start with a register: ALU, mov and every load. */
-function parseRegLine(c: Cursor, add: Add): void {
+function parseRegLine(c: Cursor, add: Add, lddw: boolean): void {
   const d = reg(c);
   const t = c.next("'=' or an operator such as '+='");
   const alu = t.kind === 'punct' ? LLVM_ALU.get(t.text) : undefined;
@@ -191,7 +263,7 @@ function parseRegLine(c: Cursor, add: Add): void {
     return add(op.insn(cls | alu.code | op.SRC_K, { dst: d.reg, off: alu.off, imm: imm32(c) }), { dst: d.col, imm: col });
   }
   if (t.kind !== 'punct' || t.text !== '=') c.fail(`expected '=' or an operator such as '+=', found '${clip(t.text)}'`, t);
-  parseAssign(c, d, add);
+  parseAssign(c, d, add, lddw);
 }
 
 /** True when a number (with an optional sign) starts `k` tokens ahead. */

@@ -1,5 +1,6 @@
-import { type FieldProblem, type Instruction, slotIndex, validate } from '../isa/index.js';
+import { encode, type FieldProblem, type Instruction, OP_CALL, OP_LDDW, slotIndex, validate } from '../isa/index.js';
 import { AsmError } from './errors.js';
+import { clip } from './lexer.js';
 
 type Field = FieldProblem['field'];
 
@@ -20,6 +21,54 @@ export interface Stmt {
   /** Columns of the operands, used to place validation errors. */
   cols: Partial<Record<Field, number>>;
   ref?: LabelRef;
+  /**
+   * The bytes an `llvm-objdump -d` line shows for this instruction: the
+   * assembled instruction must encode to exactly these.
+   */
+  shown?: ShownBytes;
+}
+
+export interface ShownBytes {
+  bytes: Uint8Array;
+  /** Column of the first byte. */
+  col: number;
+  /** The instruction text, for the error message. */
+  text: string;
+}
+
+const hexBytes = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
+
+/** One instruction's bytes, little- or big-endian (a `bpfeb` object's dump shows the latter). */
+function encodeOne(i: Instruction, bigEndian: boolean): Uint8Array {
+  if (!bigEndian) return encode([i]);
+  const out = new Uint8Array(i.opcode === OP_LDDW ? 16 : 8);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, i.opcode);
+  view.setUint8(1, ((i.dst & 0x0f) << 4) | (i.src & 0x0f));
+  view.setInt16(2, i.off, false);
+  view.setInt32(4, i.imm, false);
+  if (i.opcode === OP_LDDW) view.setInt32(12, i.imm2 ?? 0, false);
+  return out;
+}
+
+/**
+ * True when `insn` encodes to the bytes shown, in either byte order. A call
+ * or an lddw written without a src register takes it from the bytes, since
+ * LLVM prints none for them (`call N` is a helper, local or kfunc call).
+ */
+function matchShown(insn: Instruction, bytes: Uint8Array): boolean {
+  const want = hexBytes(bytes);
+  for (const bigEndian of [false, true]) {
+    const candidate = { ...insn };
+    if ((insn.opcode === OP_CALL || insn.opcode === OP_LDDW) && insn.src === 0 && bytes[0] === insn.opcode) {
+      candidate.src = bigEndian ? bytes[1]! & 0x0f : bytes[1]! >> 4;
+    }
+    if (hexBytes(encodeOne(candidate, bigEndian)) === want) {
+      insn.src = candidate.src;
+      return true;
+    }
+  }
+  return false;
 }
 
 interface LabelDef {
@@ -77,8 +126,13 @@ export class ProgramBuilder {
         }
         s.insn[r.field] = delta;
       }
+      const got = s.shown && hexBytes(encode([s.insn]));
+      const matches = !s.shown || matchShown(s.insn, s.shown.bytes);
       const problem = validate(s.insn);
       if (problem) throw new AsmError(`invalid ${problem.field}: ${problem.reason}`, s.line, s.cols[problem.field] ?? s.col);
+      if (!matches) {
+        throw new AsmError(`'${clip(s.shown!.text)}' assembles to ${got} but the line shows ${hexBytes(s.shown!.bytes)}`, s.line, s.shown!.col);
+      }
     });
     return program;
   }

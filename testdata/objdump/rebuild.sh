@@ -4,8 +4,9 @@
 #   apt-get install -y clang-19 llvm-19 libbpf-dev   (llvm-14 for the *.objdump14.* dumps)
 # The tests read only the committed outputs; they never run clang.
 #
-# verifier-log-6.18.txt is not made here: it is a kernel's log_level 2 output
-# for the program in verifier-log-6.18.s; see the README.md beside this script.
+# verifier-log-6.18.txt and .hex are not made here: they are a running
+# kernel's log_level 2 verifier log for verifier-log.s and the bytes loaded,
+# captured as root by capture-verifier-log.mjs (after `npx tsc -p .`).
 set -euo pipefail
 cd "$(dirname "$0")"
 

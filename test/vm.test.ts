@@ -184,3 +184,34 @@ test('a vm keeps its state across runs only where it should: the stack is zeroed
   assert.equal(vm.run().r0, 0n);
   assert.equal(vm.run().r0, 0n);
 });
+
+test('a pointer into a finished frame faults after the return, in both engines', () => {
+  // main: r6 = *mem; call f; r1 = *(u64 *)(r0 + 0) -> r0 points into f's frame, gone now
+  // f: *(u64 *)(r10 - 8) = 7; r0 = r10; r0 += -8; r2 = *(u64 *)(r0 + 0); exit
+  const prog = [
+    insn(0x79, { dst: 6, src: 1 }),
+    insn(O.OP_CALL, { src: 1, imm: 2 }),
+    insn(0x79, { dst: 1, src: 0 }),
+    exit(),
+    insn(0x7a, { dst: 10, off: -8, imm: 7 }),
+    movr(0, 10),
+    insn(0x07, { dst: 0, imm: -8 }),
+    insn(0x79, { dst: 2, src: 0 }),
+    exit(),
+  ];
+  const mem = new Uint8Array(8);
+  const faults = (['interp', 'jit'] as const).map((engine) => {
+    try {
+      runProgram(prog, mem, { engine });
+    } catch (e) {
+      return e as VmFault;
+    }
+    return null;
+  });
+  for (const f of faults) {
+    assert.ok(f instanceof VmFault);
+    assert.equal(f.code, 'EFAULT');
+    assert.equal(f.insn, 2);
+  }
+  assert.equal(faults[0]!.message, faults[1]!.message);
+});

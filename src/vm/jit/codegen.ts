@@ -459,8 +459,19 @@ export class Codegen {
     const frameAddr = (): this => this.gget(G.cstack).get(L_DEPTH).i32c(CSTACK_FRAME).op(W.i32_mul, W.i32_add);
     for (let r = 6; r <= 9; r++) frameAddr().op(W.i64_load, 3).u(8 + (r - 6) * 8).set(R(r));
     this.frameEnd().set(R(10));
-    // The frame just left is no longer a region: forget the cached regions.
-    this.invalidateCaches();
+    // The frame just left is no longer a region: forget a cached region that is
+    // a frame deeper than the one returned to; keep any other.
+    for (const c of [L_RD, L_WR]) {
+      this.get(c);
+      this.frameEnd().i64c(STACK_SIZE - 1).op(W.i64_sub); // start of frame depth+1 is frameEnd(depth) + stride - 512
+      this.gget(G.frameStride).op(W.i64_extend_i32_u, W.i64_add).i64c(1).op(W.i64_sub);
+      this.op(W.i64_sub); // base - start(depth + 1)
+      this.i64c(MAX_FRAMES).get(L_DEPTH).op(W.i64_extend_i32_u).op(W.i64_sub).i64c(1).op(W.i64_sub);
+      this.gget(G.frameStride).op(W.i64_extend_i32_u, W.i64_mul); // (7 - depth) * stride covers frames depth+1..7
+      this.op(W.i64_lt_u).if();
+      for (let k = 1; k <= 4; k++) this.i64c(0).set(c + k);
+      this.end();
+    }
     frameAddr().op(W.i32_load, 2, 0).set(L_NEXT);
     this.brDispatch();
   }

@@ -3,9 +3,10 @@
  * so that the differential test can count which forms it exercised, check
  * that every form was covered, and print readable listings.
  */
-import type { Instruction } from '../../src/isa/index.js';
+import { type Instruction, branchTarget } from '../../src/isa/index.js';
 import * as op from '../../src/isa/opcodes.js';
-import { ALU_CODES, ATOMIC_ORDERED, ATOMIC_RMW, JMP_CONDS, SIZES } from './diff-arb.js';
+import { ALU_CODES, ATOMIC_ORDERED, ATOMIC_RMW, JMP_CONDS, MG_CONDS, SIZES } from './diff-arb.js';
+import type { BuiltProgram, DiffSpec, Op } from './diff-program.js';
 
 const ALU_NAMES: Record<number, string> = {
   [op.ALU_ADD]: 'add', [op.ALU_SUB]: 'sub', [op.ALU_MUL]: 'mul', [op.ALU_DIV]: 'div', [op.ALU_OR]: 'or',
@@ -55,6 +56,9 @@ export function formName(i: Instruction): string {
       if (o === op.OP_JA) return 'ja';
       if (o === op.OP_JA32) return 'gotol';
       if (o === op.OP_EXIT) return 'exit';
+      if (o === op.OP_MAY_GOTO) return i.src === 0 ? 'may_goto' : `jcond src ${i.src}`;
+      if (o === op.OP_CALL) return ['call helper', 'call local', 'call kfunc'][i.src] ?? `call src ${i.src}`;
+      if (o === op.OP_CALLX) return 'callx';
       return `${c === op.CLS_JMP32 ? 'jmp32' : 'jmp'} ${JMP_NAMES[code] ?? `0x${code.toString(16)}`} ${x}`;
     }
     case op.CLS_LD:
@@ -90,6 +94,8 @@ export function expectedForms(): Set<string> {
   s.add('ja');
   s.add('gotol');
   s.add('exit');
+  s.add('call local');
+  s.add('may_goto');
   s.add('lddw');
   for (const size of SIZES) {
     const n = SIZE_NAMES[size]!;
@@ -113,4 +119,90 @@ export function listing(program: readonly Instruction[], mark?: number): string 
     pc += i.opcode === op.OP_LDDW ? 2 : 1;
   }
   return lines.join('\n');
+}
+
+/** Control-flow shapes the generator promises to cover (see `flowForms`). */
+export const FLOW_FEATURES = [
+  'call from main', 'call from subprogram', 'call depth 4', 'call in loop',
+  'pointer argument', 'load via pointer argument', 'store via pointer argument', 'atomic via pointer argument',
+  'atomic in subprogram', 'loop in subprogram', 'nested loop', 'counted loop (bottom test)', 'counted loop (top test)',
+  'may_goto in counted loop', 'may_goto-only loop', 'loop of 1 trip', 'loop of 8 trips',
+] as const;
+
+/** Every flow form: backward jumps of each kind (taken), and the features above. */
+export function expectedFlows(): Set<string> {
+  const s = new Set<string>(FLOW_FEATURES.map((f) => `flow: ${f}`));
+  s.add('back ja');
+  s.add('back gotol');
+  for (const w of ['jmp', 'jmp32']) {
+    for (const code of JMP_CONDS) s.add(`back ${w} ${JMP_NAMES[code]} k`);
+    for (const code of MG_CONDS) s.add(`back ${w} ${JMP_NAMES[code]} x`);
+  }
+  return s;
+}
+
+/**
+ * The flow forms one run of a program exercised. From the run's trace (the
+ * interpreter's, slot and frame depth of every step): backward jumps taken,
+ * calls made from a subprogram, the deepest frame reached. The rest from the
+ * program's description (a loop of 1 trip counts as a loop even if a jump
+ * went around it).
+ */
+export function flowForms(spec: DiffSpec, prog: BuiltProgram, trace: ReadonlyArray<{ pc: number; depth: number }>): Set<string> {
+  const s = new Set<string>();
+  const feature = (f: (typeof FLOW_FEATURES)[number]): void => void s.add(`flow: ${f}`);
+  const at = new Map<number, Instruction>();
+  let pc = 0;
+  for (const i of prog.body) {
+    at.set(pc, i);
+    pc += i.opcode === op.OP_LDDW ? 2 : 1;
+  }
+  trace.forEach((step, k) => {
+    const i = at.get(step.pc)!;
+    if (step.depth >= 3) feature('call depth 4');
+    if (i.opcode === op.OP_CALL) {
+      feature(step.depth > 0 ? 'call from subprogram' : 'call from main');
+      return;
+    }
+    const t = branchTarget(i, step.pc);
+    const next = trace[k + 1];
+    if (t !== null && t <= step.pc && next?.pc === t && next.depth === step.depth) s.add(`back ${formName(i)}`);
+  });
+  const walk = (ops: readonly Op[], where: { fn: boolean; loop: 'none' | 'loop' | 'mg' }): void => {
+    for (const o of ops) {
+      switch (o.k) {
+        case 'call':
+          if (where.loop === 'loop') feature('call in loop');
+          if (o.r1.k === 'frame') feature('pointer argument');
+          break;
+        case 'ldx': if (o.base === 'up') feature('load via pointer argument'); break;
+        case 'st': case 'stx': if (o.base === 'up') feature('store via pointer argument'); break;
+        case 'atomic':
+          if (o.base === 'up') feature('atomic via pointer argument');
+          if (where.fn) feature('atomic in subprogram');
+          break;
+        case 'seq': walk(o.ops, where); break;
+        case 'ifelse': walk(o.then, where); walk(o.else, where); break;
+        case 'loop':
+          if (where.fn) feature('loop in subprogram');
+          if (where.loop !== 'none') feature('nested loop');
+          feature(o.shape === 'bottom' ? 'counted loop (bottom test)' : 'counted loop (top test)');
+          if (o.mayGoto) feature('may_goto in counted loop');
+          if (o.iters === 1) feature('loop of 1 trip');
+          if (o.iters === 8) feature('loop of 8 trips');
+          walk(o.body, { ...where, loop: 'loop' });
+          break;
+        case 'mgloop':
+          feature('may_goto-only loop');
+          if (o.iters === 1) feature('loop of 1 trip');
+          if (o.iters === 8) feature('loop of 8 trips');
+          walk(o.body, { ...where, loop: 'mg' });
+          break;
+        default:
+      }
+    }
+  };
+  walk(spec.ops, { fn: false, loop: 'none' });
+  for (const f of spec.fns) walk(f.ops, { fn: true, loop: 'none' });
+  return s;
 }

@@ -262,12 +262,12 @@ function simpleArb(c: Ctx): fc.Arbitrary<Op> {
 
 /** How a register gets a value from the scalars in `srcs`, or a constant. */
 function initArb(srcs: readonly Reg[]): fc.Arbitrary<Init> {
-  const choices: Array<fc.Arbitrary<Init>> = [
-    imm32.map((imm) => ({ k: 'mov64', imm })),
-    imm32.map((imm) => ({ k: 'mov32', imm })),
-    val64.map((value) => ({ k: 'lddw', value })),
+  const choices: Array<{ weight: number; arbitrary: fc.Arbitrary<Init> }> = [
+    { weight: 1, arbitrary: imm32.map((imm) => ({ k: 'mov64', imm })) },
+    { weight: 1, arbitrary: imm32.map((imm) => ({ k: 'mov32', imm })) },
+    { weight: 1, arbitrary: val64.map((value) => ({ k: 'lddw', value })) },
   ];
-  if (srcs.length > 0) choices.push(fc.constantFrom(...srcs).map((src): Init => ({ k: 'reg', src })), fc.constantFrom(...srcs).map((src): Init => ({ k: 'reg', src })));
+  if (srcs.length > 0) choices.push({ weight: 2, arbitrary: fc.constantFrom(...srcs).map((src): Init => ({ k: 'reg', src })) });
   return fc.oneof(...choices);
 }
 
@@ -283,7 +283,6 @@ function callArb(c: Ctx): fc.Arbitrary<Op> {
     .map(({ fn, args, r1, after }) => ({ k: 'call', fn, args, r1: c.fnPtr[fn] ? { k: 'frame' } : r1, after }));
 }
 
-/** Value of a counter after `mov` (ALU64 sign-extends, ALU zero-extends). */
 const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
 function condHolds(opcode: number, a: bigint, b: bigint): boolean {
@@ -390,7 +389,7 @@ function loopArb(c: Ctx): fc.Arbitrary<Op> {
 }
 
 function mgLoopArb(c: Ctx): fc.Arbitrary<Op> {
-  const regs = c.dsts.filter((r) => r !== 0 && (c.callees.length === 0 || COUNTERS_WITH_CALLS.includes(r)));
+  const regs = c.dsts.filter((r) => r !== 0);
   return fc
     .record({
       pair: fc.uniqueArray(fc.constantFrom(...regs), { minLength: 2, maxLength: 2 }),
@@ -539,7 +538,9 @@ export function diffSpec(o: DiffArbOptions = {}): fc.Arbitrary<DiffSpec> {
         callees: ptrs.map((_, k) => k), fnPtr: ptrs, loops: 2, mg: true, jumps: true,
       };
       const arb = fc.record({
-        regs: fc.tuple(...SCALARS.map((r) => (r === 2 ? fc.oneof(initArb([]), fc.constant<Init>({ k: 'keep' })) : initArb([])))),
+        regs: fc.tuple(...SCALARS.map((r) => (r === 2
+          ? fc.oneof({ weight: 3, arbitrary: initArb([]) }, { weight: 1, arbitrary: fc.constant<Init>({ k: 'keep' }) })
+          : initArb([])))),
         stack: fc.array(stackInit(MAIN_REGS), { minLength: STACK / 8, maxLength: STACK / 8 }),
         ops: fc.array(opArb(main), { minLength: o.minOps ?? 8, maxLength: o.maxOps ?? 36 }),
         fns: fc.tuple(...ptrs.map((_, k) => fnArb(k, ptrs, stacks[k]!))),

@@ -72,7 +72,7 @@ function explainMismatch(spec: DiffSpec, prog: BuiltProgram, kRet: number, kOut:
 
 test('differential generator: programs are well formed, run in the vm and cover every form (no kernel needed)', () => {
   const seen = new Set<string>();
-  const specs = fc.sample(diffSpec(), { numRuns: 800, seed: SEED ^ 0x5a5a });
+  const specs = fc.sample(diffSpec(), { numRuns: 1000, seed: SEED ^ 0x5a5a });
   let complete = false;
   specs.forEach((spec, k) => {
     const prog = build(spec);

@@ -22,8 +22,10 @@
  *    would double per undecided branch and trip; loops bounded only by
  *    `may_goto`, and counted loops with a `may_goto`, have bodies restricted
  *    further and are laundered afterwards (see `mgLoopArb`).
- * One pattern is shaped around a kernel bug: a 32-bit cmpxchg is always
- * followed by a 64-bit store of r0 (see `simpleArb`).
+ *  - `may_goto` appears only in main, outside other loops.
+ * Two patterns are shaped around kernel bugs (see `simpleArb`): a fetching
+ * atomic is always preceded by a non-fetching one on the same slot, and a
+ * 32-bit cmpxchg is always followed by a 64-bit store of r0.
  */
 import fc from 'fast-check';
 import * as op from '../../src/isa/opcodes.js';
@@ -50,6 +52,8 @@ export const ATOMIC_RMW = [
   op.ATOMIC_AND | op.ATOMIC_FETCH, op.ATOMIC_XOR | op.ATOMIC_FETCH,
   op.ATOMIC_XCHG, op.ATOMIC_CMPXCHG,
 ] as const;
+/** Read-modify-write atomics that do not fetch. */
+const ATOMIC_NO_FETCH = [op.ATOMIC_ADD, op.ATOMIC_OR, op.ATOMIC_AND, op.ATOMIC_XOR] as const;
 /** Linux extension (6.15+): load-acquire and store-release, every size. */
 export const ATOMIC_ORDERED = [op.ATOMIC_LOAD_ACQ, op.ATOMIC_STORE_REL] as const;
 
@@ -95,7 +99,7 @@ export interface Ctx {
   fnPtr: readonly boolean[];
   /** Loops may still nest this deep. */
   loops: number;
-  /** `may_goto` loops allowed (main, outside loops). */
+  /** `may_goto` allowed (main, outside loops: its body is laundered through the packet afterwards). */
   mg: boolean;
   /** Conditional jumps allowed (not in `may_goto` loops, where they would stop the verifier from converging). */
   jumps: boolean;
@@ -221,19 +225,33 @@ function simpleArb(c: Ctx): fc.Arbitrary<Op> {
     {
       weight: 5,
       arbitrary: fc
-        .record({ dw: fc.boolean(), aop: fc.constantFrom(...ATOMIC_RMW), base: atomicBase, seed, src: dst })
-        .map(({ dw, aop, base, seed, src }): Op => {
+        .record({
+          dw: fc.boolean(), aop: fc.constantFrom(...ATOMIC_RMW), base: atomicBase, seed, src: dst,
+          before: fc.record({ aop: fc.constantFrom(...ATOMIC_NO_FETCH), src: fc.constantFrom(...c.srcs) }),
+        })
+        .map(({ dw, aop, base, seed, src, before }): Op => {
           const sz = dw ? op.SIZE_DW : op.SIZE_W;
-          const atomic: Op = { k: 'atomic', opcode: op.CLS_STX | op.MODE_ATOMIC | sz, aop, base, off: offsetFor(base, sz, seed, true, c.stack), src };
-          if (dw || aop !== op.ATOMIC_CMPXCHG) return atomic;
-          // Kernel bug workaround (Linux 6.18, x86-64 JIT): a 32-bit cmpxchg that
-          // succeeds leaves the upper half of r0 unchanged unless the verifier
-          // inserted a zero-extension, which it only does when it sees a 64-bit
-          // read of r0 on a path it does not prune. Reading r0 as 64 bits right
-          // away, where no jump can land, makes the verifier always insert it.
-          const where: Base = c.bases.includes('pkt') ? 'pkt' : 'stack';
-          const observe: Op = { k: 'stx', opcode: op.CLS_STX | op.MODE_MEM | op.SIZE_DW, base: where, off: offsetFor(where, op.SIZE_DW, seed, true, c.stack), src: 0 };
-          return { k: 'seq', glued: true, ops: [atomic, observe] };
+          const opcode = op.CLS_STX | op.MODE_ATOMIC | sz;
+          const off = offsetFor(base, sz, seed, true, c.stack);
+          const atomic: Op = { k: 'atomic', opcode, aop, base, off, src };
+          if (!(aop & op.ATOMIC_FETCH)) return atomic;
+          // Kernel bug workaround (Linux 6.18 verifier): precision tracking does
+          // not follow a fetching atomic (fetch_*, xchg, cmpxchg) back to the
+          // stack slot it read, so when what it fetched decides a branch, the
+          // verifier may prune a path whose slot held another value, and then
+          // remove as dead code instructions that path runs. A non-fetching
+          // atomic on the same slot first makes the slot unknown to the verifier.
+          const ops: Op[] = [{ k: 'atomic', opcode, aop: before.aop, base, off, src: before.src }, atomic];
+          if (!dw && aop === op.ATOMIC_CMPXCHG) {
+            // Kernel bug workaround (Linux 6.18, x86-64 JIT): a 32-bit cmpxchg that
+            // succeeds leaves the upper half of r0 unchanged unless the verifier
+            // inserted a zero-extension, which it only does when it sees a 64-bit
+            // read of r0 on a path it does not prune. Reading r0 as 64 bits right
+            // away, where no jump can land, makes the verifier always insert it.
+            const where: Base = c.bases.includes('pkt') ? 'pkt' : 'stack';
+            ops.push({ k: 'stx', opcode: op.CLS_STX | op.MODE_MEM | op.SIZE_DW, base: where, off: offsetFor(where, op.SIZE_DW, seed, true, c.stack), src: 0 });
+          }
+          return { k: 'seq', glued: true, ops };
         }),
     },
     {
@@ -347,8 +365,10 @@ function loopArb(c: Ctx): fc.Arbitrary<Op> {
       want: fc.integer({ min: 1, max: MAX_ITERS }),
       pick: fc.nat(),
       long: fc.boolean(),
-      // may_goto in a counted loop: main only (its body is laundered through the packet).
-      mayGoto: c.bases.includes('pkt') ? fc.boolean() : fc.constant(false),
+      // may_goto in a counted loop: where may_goto loops are allowed (main, not
+      // inside another loop, where the ways out of it would multiply the
+      // verifier's paths by the outer trip count).
+      mayGoto: c.mg ? fc.boolean() : fc.constant(false),
     })
     .map((r) => {
       // Count towards the limit: down while `counter > limit` (or >=) holds, up
@@ -493,7 +513,7 @@ function fnArb(k: number, ptr: readonly boolean[], stack: number): fc.Arbitrary<
     stack: fc.constant(stack),
     regs: fc.array(initArb(scalars.filter((r) => r >= 1 && r <= 5)), { minLength: 5, maxLength: 5 }),
     slots: fc.array(stackInit(scalars), { minLength: stack / 8, maxLength: stack / 8 }),
-    ops: fc.array(opArb(c), { minLength: 2, maxLength: 10 }),
+    ops: fc.array(opArb(c), { minLength: 2, maxLength: 8 }),
   });
 }
 
@@ -542,7 +562,7 @@ export function diffSpec(o: DiffArbOptions = {}): fc.Arbitrary<DiffSpec> {
           ? fc.oneof({ weight: 3, arbitrary: initArb([]) }, { weight: 1, arbitrary: fc.constant<Init>({ k: 'keep' }) })
           : initArb([])))),
         stack: fc.array(stackInit(MAIN_REGS), { minLength: STACK / 8, maxLength: STACK / 8 }),
-        ops: fc.array(opArb(main), { minLength: o.minOps ?? 8, maxLength: o.maxOps ?? 36 }),
+        ops: fc.array(opArb(main), { minLength: o.minOps ?? 8, maxLength: o.maxOps ?? 30 }),
         fns: fc.tuple(...ptrs.map((_, k) => fnArb(k, ptrs, stacks[k]!))),
         // For each subprogram, a call from main (subprogram 0) or from the
         // subprogram before it, added when nothing else calls it (the verifier

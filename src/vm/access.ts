@@ -1,5 +1,6 @@
 import type { AddressSpace, Region } from './address-space.js';
 import { VmFault } from './errors.js';
+import type { PseudoResolver } from './interpreter.js';
 
 const TWO32 = 4294967296;
 
@@ -34,3 +35,20 @@ export function resolveAccess(space: AddressSpace, addr: bigint, size: number, w
 /** The message of the fault for an lddw pseudo source the vm cannot resolve. */
 export const pseudoMessage = (src: number, imm: number): string =>
   `lddw with pseudo source ${src} (imm ${imm}) needs maps or BTF, which this vm does not have`;
+
+/** What a helper (or kfunc) threw, as the typed fault that ends the run. */
+export function helperFault(e: unknown, pc: number): VmFault {
+  if (e instanceof VmFault) return e;
+  return new VmFault('EHELPER', `helper failed: ${e instanceof Error ? e.message : String(e)}`, pc);
+}
+
+/** The value of an lddw pseudo source, or the typed fault both engines raise. */
+export function pseudoValue(resolve: PseudoResolver | undefined, src: number, imm: number, imm2: number, pc: number): bigint {
+  if (resolve === undefined) throw new VmFault('EPSEUDO', pseudoMessage(src, imm), pc);
+  try {
+    return resolve(src, imm, imm2, pc);
+  } catch (e) {
+    if (e instanceof VmFault) throw e;
+    throw new VmFault('EPSEUDO', `lddw pseudo source ${src} (imm ${imm}): ${e instanceof Error ? e.message : String(e)}`, pc);
+  }
+}

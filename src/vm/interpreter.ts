@@ -6,7 +6,7 @@
 import * as O from '../isa/opcodes.js';
 import type { AddressSpace, Region } from './address-space.js';
 import { VmFault } from './errors.js';
-import { badAccess, pseudoMessage } from './access.js';
+import { badAccess, helperFault, pseudoValue } from './access.js';
 import type { HelperEnv, HelperRegistry } from './helpers.js';
 import {
   out, mul64, add64, sub64, lsh64, rsh64, arsh64, udiv64, umod64, sdiv64, smod64,
@@ -233,8 +233,7 @@ function invokeHelper(fn: Callable, w: Workspace, budget: number, pc: number): n
   try {
     callOut(fn, w.env, w.L, w.H);
   } catch (e) {
-    if (e instanceof VmFault) throw e;
-    throw new VmFault('EHELPER', `helper failed: ${e instanceof Error ? e.message : String(e)}`, pc);
+    throw helperFault(e, pc);
   }
   return w.meter.left;
 }
@@ -412,16 +411,7 @@ export function execute(cx: ExecContext, args: readonly bigint[], resume?: Resum
         if (s === O.PSEUDO_IMM64) { L[d] = IMM[pc]!; H[d] = IMM[pc + 1]!; }
         else if (s === O.PSEUDO_FUNC) { L[d] = (pc + 1 + IMM[pc]!) * 8; H[d] = CODE_ADDR_HI; }
         else {
-          if (cx.resolvePseudo === undefined) {
-            throw new VmFault('EPSEUDO', pseudoMessage(s, IMM[pc]!), pc);
-          }
-          let v: bigint;
-          try {
-            v = cx.resolvePseudo(s, IMM[pc]!, IMM[pc + 1]!, pc);
-          } catch (e) {
-            if (e instanceof VmFault) throw e;
-            throw new VmFault('EPSEUDO', `lddw pseudo source ${s} (imm ${IMM[pc]}): ${e instanceof Error ? e.message : String(e)}`, pc);
-          }
+          const v = pseudoValue(cx.resolvePseudo, s, IMM[pc]!, IMM[pc + 1]!, pc);
           fromBig(v);
           L[d] = out[0]!; H[d] = out[1]!;
         }

@@ -4,10 +4,10 @@
  * errors as the interpreter.
  */
 import { encode } from '../../isa/index.js';
-import { pseudoMessage, resolveAccess } from '../access.js';
+import { helperFault, pseudoValue, resolveAccess } from '../access.js';
 import { VmFault } from '../errors.js';
 import type { HelperEnv } from '../helpers.js';
-import { CODE_ADDR_HI, execute, MAX_FRAMES, RAN_OFF_END, type ExecContext, type ExecResult } from '../interpreter.js';
+import { CODE_ADDR_HI, execute, MAX_FRAMES, RAN_OFF_END, workspace, type Workspace, type ExecContext, type ExecResult } from '../interpreter.js';
 import type { PreparedProgram } from '../program.js';
 import type { Blocks } from './blocks.js';
 import type { TrustedAccesses } from './codegen.js';
@@ -63,7 +63,7 @@ export class JitRunner {
   private readonly budgetIO: WebAssembly.Global;
   private readonly pktStart: WebAssembly.Global;
   private readonly pktLen: WebAssembly.Global;
-  private total = 0;
+  private readonly meter: Workspace['meter'];
   private packet: { start: number; len: number } | null = null;
   private lastArgs: readonly bigint[] | null = null;
   private readonly halves = new Int32Array(10);
@@ -79,14 +79,9 @@ export class JitRunner {
     this.budgetIO = new WebAssembly.Global({ value: 'f64', mutable: true }, 0);
     this.pktStart = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
     this.pktLen = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
-    const meter = { left: 0, pc: 0 };
-    const env: HelperEnv = {
-      space,
-      charge: (n: number) => {
-        meter.left -= n;
-        if (meter.left < 0) throw new VmFault('EBUDGET', `the budget of ${this.total} instructions ran out in a helper`, meter.pc);
-      },
-    };
+    // The same helper meter and environment the interpreter uses.
+    const { meter, env } = workspace(space);
+    this.meter = meter;
     const callHost = (fn: (e: HelperEnv, ...a: bigint[]) => bigint, pc: number, budget: number, a: bigint[]): bigint => {
       meter.left = budget;
       meter.pc = pc;
@@ -94,8 +89,7 @@ export class JitRunner {
       try {
         r = fn(env, ...a.map((v) => BigInt.asUintN(64, v)));
       } catch (e) {
-        if (e instanceof VmFault) throw e;
-        throw new VmFault('EHELPER', `helper failed: ${e instanceof Error ? e.message : String(e)}`, pc);
+        throw helperFault(e, pc);
       }
       this.budgetIO.value = meter.left;
       return BigInt.asIntN(64, r);
@@ -121,7 +115,7 @@ export class JitRunner {
           for (let k = 0; k <= 10; k++) regs.push(space.view.getBigUint64(scratch + k * 8, true));
           // The interpreter runs the rest of this straight-line block exactly and
           // stops at the same instruction (or an earlier fault) as it would have.
-          execute({ ...cx, packet: this.packet, budget: remaining, budgetTotal: this.total }, [], { pc, depth, regs, mayGoto });
+          execute({ ...cx, packet: this.packet, budget: remaining, budgetTotal: meter.total }, [], { pc, depth, regs, mayGoto });
           throw new Error(`internal: the budget handover at instruction ${pc} did not stop`);
         },
         fault: (kind: number, pc: number): never => {
@@ -129,15 +123,8 @@ export class JitRunner {
           if (kind === FaultKind.callDepth) throw new VmFault('ECALLDEPTH', `call nests deeper than ${MAX_FRAMES} frames`, pc);
           throw new VmFault('EBADPROG', RAN_OFF_END, prog.lastPc);
         },
-        pseudo: (src: number, imm: number, imm2: number, pc: number): bigint => {
-          if (cx.resolvePseudo === undefined) throw new VmFault('EPSEUDO', pseudoMessage(src, imm), pc);
-          try {
-            return BigInt.asIntN(64, cx.resolvePseudo(src, imm, imm2, pc));
-          } catch (e) {
-            if (e instanceof VmFault) throw e;
-            throw new VmFault('EPSEUDO', `lddw pseudo source ${src} (imm ${imm}): ${e instanceof Error ? e.message : String(e)}`, pc);
-          }
-        },
+        pseudo: (src: number, imm: number, imm2: number, pc: number): bigint =>
+          BigInt.asIntN(64, pseudoValue(cx.resolvePseudo, src, imm, imm2, pc)),
         callx: (value: bigint, pc: number): number => {
           const v = BigInt.asUintN(64, value);
           const lo = Number(v & 0xffffffffn), hi = Number(v >> 32n);
@@ -167,7 +154,7 @@ export class JitRunner {
 
   /** Runs from slot 0 with r1-r5 = `args`. */
   exec(args: readonly bigint[], budget: number, packet: { start: number; len: number } | null): ExecResult {
-    this.total = budget;
+    this.meter.total = budget;
     if (packet !== this.packet) {
       this.packet = packet;
       this.pktStart.value = packet?.start ?? 0;

@@ -45,49 +45,7 @@ export const BpfCommand = {
 } as const;
 export type BpfCommandName = keyof typeof BpfCommand;
 
-/** `enum bpf_prog_type`. */
-export const ProgType = {
-  UNSPEC: 0,
-  SOCKET_FILTER: 1,
-  KPROBE: 2,
-  SCHED_CLS: 3,
-  SCHED_ACT: 4,
-  TRACEPOINT: 5,
-  XDP: 6,
-  PERF_EVENT: 7,
-  CGROUP_SKB: 8,
-  CGROUP_SOCK: 9,
-  LWT_IN: 10,
-  LWT_OUT: 11,
-  LWT_XMIT: 12,
-  SOCK_OPS: 13,
-  SK_SKB: 14,
-  CGROUP_DEVICE: 15,
-  SK_MSG: 16,
-  RAW_TRACEPOINT: 17,
-  CGROUP_SOCK_ADDR: 18,
-  LWT_SEG6LOCAL: 19,
-  LIRC_MODE2: 20,
-  SK_REUSEPORT: 21,
-  FLOW_DISSECTOR: 22,
-  CGROUP_SYSCTL: 23,
-  RAW_TRACEPOINT_WRITABLE: 24,
-  CGROUP_SOCKOPT: 25,
-  TRACING: 26,
-  STRUCT_OPS: 27,
-  EXT: 28,
-  LSM: 29,
-  SK_LOOKUP: 30,
-  SYSCALL: 31,
-  NETFILTER: 32,
-} as const;
-export type ProgTypeName = keyof typeof ProgType;
-
-/** The name of a program type number, or `UNKNOWN(n)`. */
-export function progTypeName(type: number): string {
-  for (const [name, value] of Object.entries(ProgType)) if (value === type) return name;
-  return `UNKNOWN(${type})`;
-}
+export { ProgType, type ProgTypeName, progTypeName } from '../object/kinds.js';
 
 /** The name of a bpf(2) command number, or `BPF_CMD(n)`. */
 export function commandName(cmd: number): string {

@@ -1,0 +1,8 @@
+// BTF: the type format of eBPF objects and the kernel (.BTF and .BTF.ext).
+export { Btf } from './btf.js';
+export { parseBtfExt } from './ext.js';
+export type { BtfExt, ExtFuncInfo, ExtLineInfo, ExtCoreRelo } from './ext.js';
+export { encodeBtf } from './encode.js';
+export { BtfError } from './errors.js';
+export { BtfKind, KIND_NAMES, isModifier } from './types.js';
+export type * from './types.js';

@@ -26,3 +26,12 @@ export class VmFault extends TsbpfError {
     this.region = region;
   }
 }
+
+/**
+ * Thrown by a helper to end the run at once without a fault, as
+ * `bpf_tail_call` does: the engines let it through untouched, and whoever
+ * started the run (a collection, a hook) catches it and acts on `data`.
+ */
+export class RunExit {
+  constructor(readonly reason: string, readonly data: unknown) {}
+}

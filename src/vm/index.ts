@@ -1,12 +1,12 @@
-export { Vm, runProgram, DEFAULT_BUDGET, ENGINES } from './vm.js';
+export { Vm, runProgram, stackFrames, DEFAULT_BUDGET, ENGINES } from './vm.js';
 export type { VmOptions, RunOptions, RunResult, MemRunResult, Engine } from './vm.js';
 export { jitModule, jitModuleAsync, compileModule } from './jit/index.js';
 export type { JitModule, TrustedAccesses } from './jit/index.js';
 export { AddressSpace, NULL_GUARD } from './address-space.js';
 export type { Region, RegionKind } from './address-space.js';
 export { HelperRegistry, defaultHelpers } from './helpers.js';
-export type { HelperDef, HelperEnv, HelperFn } from './helpers.js';
-export { VmFault } from './errors.js';
+export type { HelperDef, HelperEnv, HelperFn, RunHost } from './helpers.js';
+export { VmFault, RunExit } from './errors.js';
 export type { FaultCode } from './errors.js';
 export { MAX_FRAMES, STACK_SIZE, MAY_GOTO_LIMIT, CODE_ADDR_HI } from './interpreter.js';
 export type { TraceStep, PseudoResolver, KfuncResolver } from './interpreter.js';

@@ -5,9 +5,9 @@
  */
 import * as O from '../isa/opcodes.js';
 import type { AddressSpace, Region } from './address-space.js';
-import { VmFault } from './errors.js';
+import { RunExit, VmFault } from './errors.js';
 import { badAccess, helperFault, pseudoValue } from './access.js';
-import type { HelperEnv, HelperRegistry } from './helpers.js';
+import type { HelperEnv, HelperRegistry, RunHost } from './helpers.js';
 import {
   out, mul64, add64, sub64, lsh64, rsh64, arsh64, udiv64, umod64, sdiv64, smod64,
   udiv32, umod32, sdiv32, smod32, bswap16, bswap32, ugt, sgt, toBig, fromBig,
@@ -63,17 +63,27 @@ export interface Workspace {
   /** Saved r6-r9 (lo, hi) per frame. */
   readonly saved: Int32Array;
   /** Helpers charge the budget through this; it is synced around each call. */
-  readonly meter: { left: number; pc: number; total: number };
+  readonly meter: Meter;
   readonly env: HelperEnv;
+  /** The run in progress, which helper callbacks re-enter. */
+  cx: ExecContext | null;
+  /** Register files for callbacks, by frame depth. */
+  readonly nested: Workspace[];
   /** The last `args` converted, and r1-r5 from them. */
   lastArgs: readonly bigint[] | null;
   readonly argL: Int32Array;
   readonly argH: Int32Array;
 }
 
-export function workspace(space: AddressSpace): Workspace {
-  const meter = { left: 0, pc: 0, total: 0 };
-  return {
+/** The budget, instruction and frame depth of the helper call in progress. */
+export interface Meter { left: number; pc: number; total: number; depth: number }
+
+/** The host of runs nobody set one for. */
+export const defaultHost = (): RunHost => ({ cpu: 0 });
+
+export function workspace(space: AddressSpace, host: RunHost = defaultHost()): Workspace {
+  const meter: Meter = { left: 0, pc: 0, total: 0, depth: 0 };
+  const w: Workspace = {
     L: new Int32Array(11),
     H: new Int32Array(11),
     retPc: new Int32Array(MAX_FRAMES),
@@ -82,14 +92,63 @@ export function workspace(space: AddressSpace): Workspace {
     lastArgs: null,
     argL: new Int32Array(11),
     argH: new Int32Array(11),
+    cx: null,
+    nested: [],
     env: {
       space,
+      host,
       charge(n: number) {
         meter.left -= n;
         if (meter.left < 0) throw new VmFault('EBUDGET', `the budget of ${meter.total} instructions ran out in a helper`, meter.pc);
       },
+      callback: (fn, args) => callFunction(w, fn, args),
     },
   };
+  return w;
+}
+
+/**
+ * Runs the BPF function at address `fn` for a helper (a `bpf_loop`
+ * callback): a new frame after the helper caller's, the same budget, its own
+ * registers. Always interpreted, whichever engine runs the caller.
+ */
+function callFunction(w: Workspace, fn: bigint, args: readonly bigint[]): bigint {
+  const cx = w.cx;
+  const { meter } = w;
+  const pc = meter.pc, depth = meter.depth;
+  if (cx === null) throw new VmFault('EHELPER', 'a helper called back into a program that is not running', pc);
+  const v = BigInt.asUintN(64, fn);
+  const lo = Number(v & 0xffffffffn), hi = Number(v >> 32n);
+  const slot = lo / 8;
+  if (hi !== CODE_ADDR_HI || lo % 8 !== 0 || slot >= cx.prog.slots || cx.prog.starts[slot] !== 1) {
+    throw new VmFault('EHELPER', `callback 0x${v.toString(16)} is not the address of a function of this program`, pc);
+  }
+  const into = depth + 1;
+  if (into >= MAX_FRAMES) throw new VmFault('ECALLDEPTH', `callback nests deeper than ${MAX_FRAMES} frames`, pc);
+  const f = cx.frames[into]!;
+  f.active = true;
+  cx.space.u8.fill(0, f.start, f.end);
+  const regs: bigint[] = [0n];
+  for (let k = 0; k < 5; k++) regs.push(BigInt.asUintN(64, args[k] ?? 0n));
+  regs.push(0n, 0n, 0n, 0n, BigInt(f.end));
+  let inner = w.nested[into];
+  if (inner === undefined) {
+    inner = { ...workspace(cx.space), meter, env: w.env, nested: w.nested };
+    w.nested[into] = inner;
+  }
+  const left = meter.left;
+  try {
+    const r = execute({ ...cx, budget: left, budgetTotal: meter.total, trace: undefined, work: inner }, [], {
+      pc: slot, depth: into, regs, mayGoto: MAY_GOTO_LIMIT, base: into,
+    });
+    meter.left = left - r.insns;
+    return r.r0;
+  } finally {
+    f.active = false;
+    meter.pc = pc;
+    meter.depth = depth;
+    w.cx = cx;
+  }
 }
 
 export interface ExecResult {
@@ -220,6 +279,8 @@ export interface Resume {
   /** r0-r10 as unsigned 64-bit values. */
   regs: readonly bigint[];
   mayGoto: number;
+  /** The depth whose `exit` ends the run (a callback's frame); 0 unless said. */
+  base?: number;
 }
 
 /**
@@ -227,12 +288,14 @@ export interface Resume {
  * returns the budget after the helper charged it. Whatever the helper throws
  * ends the run as a typed fault.
  */
-function invokeHelper(fn: Callable, w: Workspace, budget: number, pc: number): number {
+function invokeHelper(fn: Callable, w: Workspace, budget: number, pc: number, depth: number): number {
   w.meter.left = budget;
   w.meter.pc = pc;
+  w.meter.depth = depth;
   try {
     callOut(fn, w.env, w.L, w.H);
   } catch (e) {
+    if (e instanceof RunExit) throw e;
     throw helperFault(e, pc);
   }
   return w.meter.left;
@@ -244,7 +307,9 @@ export function execute(cx: ExecContext, args: readonly bigint[], resume?: Resum
   const OP = prog.op, DST = prog.dst, SRC = prog.src, OFF = prog.off, IMM = prog.imm;
   const slots = prog.slots;
   const w = cx.work ?? workspace(space);
+  w.cx = cx;
   const { L, H, retPc, saved, meter } = w;
+  const base = resume?.base ?? 0;
   L.fill(0); H.fill(0);
   if (resume === undefined) {
     if (w.lastArgs !== args) {
@@ -437,19 +502,19 @@ export function execute(cx: ExecContext, args: readonly bigint[], resume?: Resum
         if (o === 0x8d) {
           const lo = L[d]!, hi = H[d]!;
           if (hi === CODE_ADDR_HI && (lo & 7) === 0 && lo >= 0 && lo / 8 < slots && prog.starts[lo / 8] === 1) target = lo / 8;
-          else if (hi === 0 && cx.helpers.get(lo) !== undefined) { budget = invokeHelper(cx.helpers.get(lo)!.fn, w, budget, pc); dv = space.view; }
+          else if (hi === 0 && cx.helpers.get(lo) !== undefined) { budget = invokeHelper(cx.helpers.get(lo)!.fn, w, budget, pc, depth); dv = space.view; }
           else throw new VmFault('EHELPER', `callx r${d} = 0x${toBig(lo, hi).toString(16)} is neither a helper id nor a function address`, pc);
         } else if (SRC[pc] === O.CALL_LOCAL) {
           target = pc + 1 + IMM[pc]!;
         } else if (SRC[pc] === O.CALL_HELPER) {
           const h = cx.helpers.get(IMM[pc]!);
           if (h === undefined) throw new VmFault('EHELPER', `call to unknown helper ${IMM[pc]}`, pc);
-          budget = invokeHelper(h.fn, w, budget, pc);
+          budget = invokeHelper(h.fn, w, budget, pc, depth);
           dv = space.view;
         } else {
           const fn = cx.resolveKfunc?.(IMM[pc]!, OFF[pc]!);
           if (fn === undefined) throw new VmFault('EHELPER', `call to unknown kfunc (BTF id ${IMM[pc]})`, pc);
-          budget = invokeHelper(fn, w, budget, pc);
+          budget = invokeHelper(fn, w, budget, pc, depth);
           dv = space.view;
         }
         if (target < 0) break;
@@ -466,7 +531,7 @@ export function execute(cx: ExecContext, args: readonly bigint[], resume?: Resum
         continue;
       }
       case 0x95:
-        if (depth === 0) {
+        if (depth === base) {
           if (trace !== null) recordTrace(trace, L, H, -1, depth);
           return { r0: toBig(L[0]!, H[0]!), insns: cx.budget - budget };
         }

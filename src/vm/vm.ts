@@ -1,6 +1,6 @@
 import { type Instruction, validate, slotIndex, DecodeError } from '../isa/index.js';
 import { AddressSpace, type Region, type RegionKind } from './address-space.js';
-import { defaultHelpers, type HelperRegistry } from './helpers.js';
+import { defaultHelpers, type HelperRegistry, type RunHost } from './helpers.js';
 import { VmFault } from './errors.js';
 import {
   execute, MAX_FRAMES, STACK_SIZE, workspace, type ExecContext, type ExecResult, type Workspace, type KfuncResolver, type PseudoResolver, type TraceStep,
@@ -22,6 +22,14 @@ export interface VmOptions {
   helpers?: HelperRegistry;
   resolvePseudo?: PseudoResolver;
   resolveKfunc?: KfuncResolver;
+  /**
+   * Run in this address space, with these stack frames, instead of new ones:
+   * the programs of one collection share their maps' memory.
+   */
+  space?: AddressSpace;
+  frames?: readonly Region[];
+  /** What helpers see as `env.host` (the virtual CPU, maps, hook state). */
+  host?: RunHost;
 }
 
 export interface RunOptions {
@@ -42,6 +50,13 @@ export interface RunResult {
   trace?: TraceStep[];
 }
 
+/** The stack frames a program runs in: one 512-byte region per call depth. */
+export function stackFrames(space: AddressSpace): Region[] {
+  const frames: Region[] = [];
+  for (let k = 0; k < MAX_FRAMES; k++) frames.push(space.map(`stack[${k}]`, 'stack', STACK_SIZE));
+  return frames;
+}
+
 /**
  * One program loaded into one address space. Regions for inputs are mapped
  * once and reused across runs; `run` executes in checked mode.
@@ -55,7 +70,7 @@ export class Vm {
   readonly engine: Engine;
   private readonly opts: VmOptions;
   private jit: JitRunner | null = null;
-  private readonly host: Omit<ExecContext, 'budget' | 'packet' | 'trace'>;
+  private readonly hostCx: Omit<ExecContext, 'budget' | 'packet' | 'trace'>;
   private readonly work: Workspace;
 
   constructor(insns: readonly Instruction[], opts: VmOptions = {}) {
@@ -71,12 +86,11 @@ export class Vm {
     this.helpers = opts.helpers ?? defaultHelpers();
     this.engine = opts.engine ?? 'jit';
     if (this.engine !== 'jit' && this.engine !== 'interp') throw new TypeError(`unknown engine ${String(this.engine)}`);
-    this.space = new AddressSpace();
-    const frames: Region[] = [];
-    for (let k = 0; k < MAX_FRAMES; k++) frames.push(this.space.map(`stack[${k}]`, 'stack', STACK_SIZE));
-    this.frames = frames;
-    this.work = workspace(this.space);
-    this.host = {
+    this.space = opts.space ?? new AddressSpace();
+    this.frames = opts.frames ?? stackFrames(this.space);
+    if (this.frames.length !== MAX_FRAMES) throw new TypeError(`a vm needs ${MAX_FRAMES} stack frames`);
+    this.work = workspace(this.space, opts.host);
+    this.hostCx = {
       prog: this.program,
       space: this.space,
       helpers: this.helpers,
@@ -84,6 +98,14 @@ export class Vm {
       ...(opts.resolvePseudo ? { resolvePseudo: opts.resolvePseudo } : {}),
       ...(opts.resolveKfunc ? { resolveKfunc: opts.resolveKfunc } : {}),
     };
+  }
+
+  /** What helpers see as `env.host`; set it before a run to change the hook state. */
+  get host(): RunHost {
+    return this.work.env.host;
+  }
+  set host(h: RunHost) {
+    this.work.env.host = h;
   }
 
   /** Maps a new region and copies `init` into it. */
@@ -99,7 +121,7 @@ export class Vm {
    * thread requires for modules over 4 KB) instead of at the first run.
    */
   async prepareJit(): Promise<void> {
-    if (this.jit === null) this.jit = new JitRunner(this.host, await jitModuleAsync(this.program, this.trusted()));
+    if (this.jit === null) this.jit = new JitRunner(this.hostCx, await jitModuleAsync(this.program, this.trusted()), this.work);
   }
 
   /**
@@ -123,7 +145,7 @@ export class Vm {
     const packet = this.lastPacket;
     const args = opts.args ?? [];
     if (this.engine === 'jit' && !opts.trace) {
-      if (this.jit === null) this.jit = new JitRunner(this.host, jitModule(this.program, this.trusted()));
+      if (this.jit === null) this.jit = new JitRunner(this.hostCx, jitModule(this.program, this.trusted()), this.work);
       const r = this.jit.exec(args, this.budget, packet);
       return { r0: r.r0, insns: r.insns, engine: 'jit' };
     }

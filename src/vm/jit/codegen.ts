@@ -425,11 +425,12 @@ export class Codegen {
     this.helperCall(Host.kfunc, () => this.i32c(p.imm[pc]!).i32c(p.off[pc]!).i32c(pc));
   }
 
-  /** Calls a host function with r1-r5 and the budget; r0 and the budget come back. */
+  /** Calls a host function with r1-r5, the budget and the frame depth; r0 and the budget come back. */
   private helperCall(fn: Host, leading: () => void): void {
     leading();
     for (let k = 1; k <= 5; k++) this.get(R(k));
     this.get(L_BUDGET).op(W.f64_convert_i64_s);
+    this.get(L_DEPTH);
     this.host(fn).set(R(0));
     this.gget(G.budgetIO).op(W.i64_trunc_f64_s).set(L_BUDGET);
   }

@@ -20,12 +20,12 @@ const R5 = [T.i64, T.i64, T.i64, T.i64, T.i64];
 /** Function types, by index. */
 export const TYPES: Array<[number[], number[]]> = [
   /* 0 resolve */ [[T.i64, T.i32, T.i32, T.i32, T.i32], [T.i64]],
-  /* 1 helper  */ [[T.i32, T.i32, ...R5, T.f64], [T.i64]],
+  /* 1 helper  */ [[T.i32, T.i32, ...R5, T.f64, T.i32], [T.i64]],
   /* 2 exhaust */ [[T.i32, T.f64, T.i32, T.i32], []],
   /* 3 fault   */ [[T.i32, T.i32], []],
   /* 4 pseudo  */ [[T.i32, T.i32, T.i32, T.i32], [T.i64]],
   /* 5 callx   */ [[T.i64, T.i32], [T.i32]],
-  /* 6 kfunc   */ [[T.i32, T.i32, T.i32, ...R5, T.f64], [T.i64]],
+  /* 6 kfunc   */ [[T.i32, T.i32, T.i32, ...R5, T.f64, T.i32], [T.i64]],
   /* 7 refill  */ [[T.i64, T.i32, T.i32, T.i32, T.i32], [T.i64, T.i64, T.i64, T.i64, T.i64]],
   /* 8 bswap   */ [[T.i64], [T.i64]],
   /* 9 run     */ [[T.i32, T.i32, T.i32, T.i32, T.i32, T.i32, T.i32, T.i32, T.i32, T.i32, T.f64], [T.i64]],

@@ -5,9 +5,9 @@
  */
 import { encode } from '../../isa/index.js';
 import { helperFault, pseudoValue, resolveAccess } from '../access.js';
-import { VmFault } from '../errors.js';
+import { RunExit, VmFault } from '../errors.js';
 import type { HelperEnv } from '../helpers.js';
-import { CODE_ADDR_HI, execute, MAX_FRAMES, RAN_OFF_END, workspace, type Workspace, type ExecContext, type ExecResult } from '../interpreter.js';
+import { CODE_ADDR_HI, execute, MAX_FRAMES, RAN_OFF_END, type Workspace, type ExecContext, type ExecResult } from '../interpreter.js';
 import type { PreparedProgram } from '../program.js';
 import type { Blocks } from './blocks.js';
 import type { TrustedAccesses } from './codegen.js';
@@ -64,11 +64,17 @@ export class JitRunner {
   private readonly pktStart: WebAssembly.Global;
   private readonly pktLen: WebAssembly.Global;
   private readonly meter: Workspace['meter'];
+  /** What helper callbacks re-enter: this context with the current packet. */
+  private runCx: ExecContext;
   private packet: { start: number; len: number } | null = null;
   private lastArgs: readonly bigint[] | null = null;
   private readonly halves = new Int32Array(10);
 
-  constructor(private readonly cx: Omit<ExecContext, 'budget' | 'packet' | 'trace'>, jm: JitModule) {
+  /**
+   * `work` is the VM's workspace: the JIT shares its helper meter and
+   * environment (and so its host) with the interpreter.
+   */
+  constructor(private readonly cx: Omit<ExecContext, 'budget' | 'packet' | 'trace'>, jm: JitModule, work: Workspace) {
     const { space, frames, prog } = cx;
     const stride = frames.length > 1 ? frames[1]!.end - frames[0]!.end : 0;
     frames.forEach((f, k) => {
@@ -80,15 +86,20 @@ export class JitRunner {
     this.pktStart = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
     this.pktLen = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
     // The same helper meter and environment the interpreter uses.
-    const { meter, env } = workspace(space);
+    const { meter, env } = work;
     this.meter = meter;
-    const callHost = (fn: (e: HelperEnv, ...a: bigint[]) => bigint, pc: number, budget: number, a: bigint[]): bigint => {
+    this.runCx = { ...cx, packet: null, budget: 0, work };
+    const callHost = (fn: (e: HelperEnv, ...a: bigint[]) => bigint, pc: number, budget: number, depth: number, a: bigint[]): bigint => {
       meter.left = budget;
       meter.pc = pc;
+      meter.depth = depth;
+      // Callbacks re-enter the program through the interpreter.
+      work.cx = this.runCx;
       let r: bigint;
       try {
         r = fn(env, ...a.map((v) => BigInt.asUintN(64, v)));
       } catch (e) {
+        if (e instanceof RunExit) throw e;
         throw helperFault(e, pc);
       }
       this.budgetIO.value = meter.left;
@@ -100,22 +111,22 @@ export class JitRunner {
           const r = resolveAccess(space, BigInt.asUintN(64, ea), size, write === 1, pc);
           return BigInt(r.start) | (BigInt(r.end) << 32n);
         },
-        helper: (id: number, pc: number, a1: bigint, a2: bigint, a3: bigint, a4: bigint, a5: bigint, budget: number): bigint => {
+        helper: (id: number, pc: number, a1: bigint, a2: bigint, a3: bigint, a4: bigint, a5: bigint, budget: number, depth: number): bigint => {
           const h = cx.helpers.get(id);
           if (h === undefined) throw new VmFault('EHELPER', `call to unknown helper ${id}`, pc);
-          return callHost(h.fn, pc, budget, [a1, a2, a3, a4, a5]);
+          return callHost(h.fn, pc, budget, depth, [a1, a2, a3, a4, a5]);
         },
-        kfunc: (imm: number, off: number, pc: number, a1: bigint, a2: bigint, a3: bigint, a4: bigint, a5: bigint, budget: number): bigint => {
+        kfunc: (imm: number, off: number, pc: number, a1: bigint, a2: bigint, a3: bigint, a4: bigint, a5: bigint, budget: number, depth: number): bigint => {
           const fn = cx.resolveKfunc?.(imm, off);
           if (fn === undefined) throw new VmFault('EHELPER', `call to unknown kfunc (BTF id ${imm})`, pc);
-          return callHost(fn, pc, budget, [a1, a2, a3, a4, a5]);
+          return callHost(fn, pc, budget, depth, [a1, a2, a3, a4, a5]);
         },
         exhaust: (pc: number, remaining: number, depth: number, mayGoto: number): void => {
           const regs: bigint[] = [];
           for (let k = 0; k <= 10; k++) regs.push(space.view.getBigUint64(scratch + k * 8, true));
           // The interpreter runs the rest of this straight-line block exactly and
           // stops at the same instruction (or an earlier fault) as it would have.
-          execute({ ...cx, packet: this.packet, budget: remaining, budgetTotal: meter.total }, [], { pc, depth, regs, mayGoto });
+          execute({ ...cx, packet: this.packet, budget: remaining, budgetTotal: meter.total, work }, [], { pc, depth, regs, mayGoto });
           throw new Error(`internal: the budget handover at instruction ${pc} did not stop`);
         },
         fault: (kind: number, pc: number): never => {
@@ -159,6 +170,7 @@ export class JitRunner {
       this.packet = packet;
       this.pktStart.value = packet?.start ?? 0;
       this.pktLen.value = packet?.len ?? 0;
+      this.runCx = { ...this.runCx, packet };
     }
     if (args !== this.lastArgs) {
       this.lastArgs = args;

@@ -11,12 +11,12 @@
  */
 export const enum Host {
   resolve = 0, // (ea i64, size i32, write i32, pc i32, depth i32) -> i64 (start | end << 32)
-  helper = 1, // (id i32, pc i32, r1..r5 i64, budget f64) -> i64 r0; writes budgetIO
+  helper = 1, // (id i32, pc i32, r1..r5 i64, budget f64, depth i32) -> i64 r0; writes budgetIO
   exhaust = 2, // (pc i32, remaining f64, depth i32, mayGoto i32) -> never returns
   fault = 3, // (code i32, pc i32) -> never returns
   pseudo = 4, // (src i32, imm i32, imm2 i32, pc i32) -> i64
   callx = 5, // (value i64, pc i32) -> i32 block, or -1 for a helper
-  kfunc = 6, // (imm i32, off i32, pc i32, r1..r5 i64, budget f64) -> i64 r0; writes budgetIO
+  kfunc = 6, // (imm i32, off i32, pc i32, r1..r5 i64, budget f64, depth i32) -> i64 r0; writes budgetIO
 }
 export const HOST_FUNCTIONS = 7;
 

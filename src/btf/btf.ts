@@ -112,8 +112,11 @@ export class Btf {
       case 'struct': case 'union': return `${t.kind} ${t.name || '(anon)'}${sp}`;
       case 'enum': case 'enum64': return `enum ${t.name || '(anon)'}${sp}`;
       case 'fwd': return `${t.union ? 'union' : 'struct'} ${t.name}${sp}`;
-      case 'const': case 'volatile': case 'restrict':
-        return this.declare(t.type, `${t.kind}${sp}`, depth + 1).replace(/ $/, '');
+      case 'const': case 'volatile': case 'restrict': {
+        // `const int x`, but `int *const p`: a qualifier of a pointer follows the star.
+        if (this.get(t.type).kind === 'ptr') return this.declare(t.type, `${t.kind}${sp}`, depth + 1).replace(/ $/, '');
+        return `${t.kind} ${this.declare(t.type, inner, depth + 1)}`;
+      }
       case 'type_tag': return this.declare(t.type, inner, depth + 1);
       case 'ptr': {
         const target = this.get(t.type);

@@ -6,3 +6,11 @@ export { encodeBtf } from './encode.js';
 export { BtfError } from './errors.js';
 export { BtfKind, KIND_NAMES, isModifier } from './types.js';
 export type * from './types.js';
+export { decodeValue, encodeValue, BtfValueError } from './value.js';
+export type { BtfValue, BtfObject, BtfInput } from './value.js';
+export { toJson, formatValue } from './value-format.js';
+export {
+  applyCoreRelos, resolveCoreRelo, calcCoreRelo, patchCoreInsn, poisonInstruction, CoreError, CoreReloKind, coreKindName,
+  essentialName, CORE_POISON,
+} from './core.js';
+export type { CoreRelo, CoreOptions, CoreResolution } from './core.js';

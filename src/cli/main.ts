@@ -2,20 +2,26 @@
 import { readFileSync } from 'node:fs';
 import { cmdAsm, cmdDisasm, ASM_USAGE, DISASM_USAGE } from './asm.js';
 import { cmdConformancePlugin, PLUGIN_USAGE } from './conformance-plugin.js';
+import { cmdInspect, INSPECT_USAGE } from './inspect.js';
 import { cmdProbe, PROBE_USAGE } from './probe.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from './report.js';
 import { cmdRun, RUN_USAGE } from './run.js';
+import { cmdRunObject, isObjectRun, RUN_OBJECT_USAGE } from './run-object.js';
 
 const USAGE = `tsbpf — the eBPF platform for TypeScript
 
 commands:
   run PROG [--mem FILE] [--json] [--trace] [--repeat N] [--budget N] [--engine jit|interp]
                          run bytecode or assembly, checked (JIT by default)
+  run OBJ.o --pcap IN.pcap [--prog NAME] [--out OUT.pcap] [--json] [--cpus N]
+                         run an object's packet programs on a capture, then show its maps
   asm FILE [-o OUT]      assemble (LLVM or uBPF syntax, detected) to bytecode
   disasm FILE [--syntax llvm|ubpf]
                          disassemble bytecode
   conformance-plugin [MEM] [--engine jit|interp]
                          plugin for the bpf_conformance runner
+  inspect OBJ.o [--json] [--types] [--lines]
+                         list an object's programs, maps, globals, BTF types and source lines
   probe [--json]         can the kernel's eBPF be used from here?
 
 exit codes: 0 success, 1 the program faulted or ran out of budget, 2 bad input or usage.
@@ -29,11 +35,12 @@ function version(): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    case 'run': return await cmdRun(rest);
+    case 'run': return isObjectRun(rest) ? await cmdRunObject(rest) : await cmdRun(rest);
     case 'asm': return cmdAsm(rest);
     case 'disasm': return cmdDisasm(rest);
     case 'conformance-plugin': return cmdConformancePlugin(rest);
     case 'probe': return cmdProbe(rest);
+    case 'inspect': return cmdInspect(rest);
     case '--version': case '-V': process.stdout.write(version() + '\n'); return EXIT_OK;
     case undefined: case '--help': case '-h': case 'help':
       process.stdout.write(USAGE + '\n');
@@ -44,7 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-export const HELP = { RUN_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE };
+export const HELP = { RUN_USAGE, RUN_OBJECT_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE, INSPECT_USAGE };
 
 // A reader that goes away (`tsbpf ... | head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -33,6 +33,53 @@ export interface ProgLoadOptions {
   /** `prog_flags` (see `ProgFlag`). */
   flags?: number;
   kernVersion?: number;
+  /** fd of the loaded BTF that `funcInfo` and `lineInfo` refer to (`prog_btf_fd`). */
+  btfFd?: number;
+  /** `bpf_func_info` records: where each function starts (in slots) and its BTF FUNC id. */
+  funcInfo?: readonly FuncInfoRecord[];
+  /** `bpf_line_info` records; file and line strings are offsets into the BTF's string section. */
+  lineInfo?: readonly LineInfoRecord[];
+  /**
+   * CO-RE relocations for the kernel to apply (`bpf_core_relo` records, Linux
+   * 5.17+): type ids and access strings refer to the BTF in `btfFd`.
+   */
+  coreRelos?: readonly CoreReloRecord[];
+  /** BTF id of the attach target (tp_btf, fentry, iter, lsm, struct_ops). */
+  attachBtfId?: number;
+  /** fd of the BTF object (0 = vmlinux) or program that `attachBtfId` lives in. */
+  attachBtfObjFd?: number;
+}
+
+export interface FuncInfoRecord {
+  /** Slot index of the function's first instruction. */
+  readonly insnOff: number;
+  readonly typeId: number;
+}
+
+export interface LineInfoRecord {
+  /** Slot index of the first instruction of the line. */
+  readonly insnOff: number;
+  readonly fileNameOff: number;
+  readonly lineOff: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface CoreReloRecord {
+  /** Slot index of the relocated instruction. */
+  readonly insnOff: number;
+  readonly typeId: number;
+  /** Offset of the access string (`0:1:2`) in the BTF's string section. */
+  readonly accessStrOff: number;
+  /** `enum bpf_core_relo_kind`. */
+  readonly kind: number;
+}
+
+function encodeRecords<T>(records: readonly T[], size: number, write: (v: DataView, at: number, r: T) => void): Uint8Array {
+  const out = new Uint8Array(records.length * size);
+  const v = new DataView(out.buffer);
+  records.forEach((r, k) => write(v, k * size, r));
+  return out;
 }
 
 /**
@@ -118,6 +165,42 @@ export function progLoad(opts: ProgLoadOptions): LoadedProgram {
   view.setUint32(44, opts.flags ?? 0, true);
   attr.set(name, 48);
   view.setUint32(68, opts.expectedAttachType ?? 0, true);
+  const funcInfo = encodeRecords(opts.funcInfo ?? [], 8, (v, at, r) => {
+    v.setUint32(at, r.insnOff, true);
+    v.setUint32(at + 4, r.typeId, true);
+  });
+  const lineInfo = encodeRecords(opts.lineInfo ?? [], 16, (v, at, r) => {
+    v.setUint32(at, r.insnOff, true);
+    v.setUint32(at + 4, r.fileNameOff, true);
+    v.setUint32(at + 8, r.lineOff, true);
+    v.setUint32(at + 12, ((r.line << 10) | (r.column & 0x3ff)) >>> 0, true);
+  });
+  const coreRelos = encodeRecords(opts.coreRelos ?? [], 16, (v, at, r) => {
+    v.setUint32(at, r.insnOff * 8, true); // bytes, not slots
+    v.setUint32(at + 4, r.typeId, true);
+    v.setUint32(at + 8, r.accessStrOff, true);
+    v.setUint32(at + 12, r.kind, true);
+  });
+  if (opts.btfFd !== undefined) {
+    view.setUint32(72, opts.btfFd, true);
+    if (coreRelos.byteLength) {
+      view.setUint32(116, coreRelos.byteLength / 16, true);
+      view.setBigUint64(128, addressOf(coreRelos), true);
+      view.setUint32(136, 16, true);
+    }
+    if (funcInfo.byteLength) {
+      view.setUint32(76, 8, true);
+      view.setBigUint64(80, addressOf(funcInfo), true);
+      view.setUint32(88, funcInfo.byteLength / 8, true);
+    }
+    if (lineInfo.byteLength) {
+      view.setUint32(92, 16, true);
+      view.setBigUint64(96, addressOf(lineInfo), true);
+      view.setUint32(104, lineInfo.byteLength / 16, true);
+    }
+  }
+  view.setUint32(108, opts.attachBtfId ?? 0, true);
+  view.setUint32(112, opts.attachBtfObjFd ?? 0, true);
 
   const requested = opts.logLevel ?? 0;
   let level = requested;

@@ -10,3 +10,5 @@ export { VmFault, RunExit } from './errors.js';
 export type { FaultCode } from './errors.js';
 export { MAX_FRAMES, STACK_SIZE, MAY_GOTO_LIMIT, CODE_ADDR_HI } from './interpreter.js';
 export type { TraceStep, PseudoResolver, KfuncResolver } from './interpreter.js';
+export { loadVm, VmCollection, VmProgram, VmLoadError, helpersFor } from './collection.js';
+export type { VmLoadOptions } from './collection.js';

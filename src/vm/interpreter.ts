@@ -97,6 +97,7 @@ export function workspace(space: AddressSpace, host: RunHost = defaultHost()): W
     env: {
       space,
       host,
+      get pc() { return meter.pc; },
       charge(n: number) {
         meter.left -= n;
         if (meter.left < 0) throw new VmFault('EBUDGET', `the budget of ${meter.total} instructions ran out in a helper`, meter.pc);

@@ -100,6 +100,14 @@ export class Vm {
     };
   }
 
+  /**
+   * The budget left when the last helper was called: after a run a helper
+   * ended with `RunExit`, how much of the budget it had used.
+   */
+  get budgetLeft(): number {
+    return this.work.meter.left;
+  }
+
   /** What helpers see as `env.host`; set it before a run to change the hook state. */
   get host(): RunHost {
     return this.work.env.host;

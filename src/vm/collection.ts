@@ -1,0 +1,195 @@
+/**
+ * `loadVm`: an `ObjectSpec` loaded into the vm. Its maps are created in one
+ * address space, its programs are relocated against them (an `lddw` of a map
+ * becomes the map's handle, of global data the value's address) and each gets
+ * a `Vm` over that space with the helpers of its program type. Tail calls
+ * between the collection's programs are followed here.
+ */
+import { TsbpfError } from '../errors.js';
+import type { Instruction } from '../isa/index.js';
+import type { MapSpec, ObjectSpec, ProgramSpec, ProgTypeName } from '../object/index.js';
+import { MapType, PseudoSrc } from '../object/kinds.js';
+import { AddressSpace, type Region } from './address-space.js';
+import { RunExit } from './errors.js';
+import { HelperRegistry, type RunHost } from './helpers.js';
+import { commonHelpers, type HelperHost, type TailCall } from './helpers/index.js';
+import { socketFilterHelpers, tcHelpers, xdpHelpers } from './hooks/index.js';
+import { ArrayOfMapsMap, HashOfMapsMap, MapTable, ProgArrayMap, type MapDesc, type VmMap } from './maps/index.js';
+import { stackFrames, Vm, type Engine, type RunResult } from './vm.js';
+
+export interface VmLoadOptions {
+  /** `jit` (the default) or `interp`. */
+  engine?: Engine;
+  /** Virtual CPUs: percpu maps hold one value per CPU (default 1). */
+  cpus?: number;
+  /** Instructions one run may execute, tail calls and callbacks included. */
+  budget?: number;
+  /** Where `bpf_printk` lines go (the default drops them). */
+  printk?: (text: string, program: string) => void;
+}
+
+/** Loading a spec into the vm failed: a map or a relocation the vm cannot make. */
+export class VmLoadError extends TsbpfError {
+  constructor(message: string, where: Record<string, unknown>) {
+    super('EVMLOAD', message, where);
+  }
+}
+
+/** The helpers a program type gets in the vm. */
+export function helpersFor(type: ProgTypeName): HelperRegistry {
+  const reg = commonHelpers();
+  const extra = type === 'XDP' ? xdpHelpers() : type === 'SCHED_CLS' || type === 'SCHED_ACT' ? tcHelpers()
+    : type === 'SOCKET_FILTER' ? socketFilterHelpers() : [];
+  for (const h of extra) reg.register(h);
+  return reg;
+}
+
+function mapDesc(m: MapSpec): MapDesc {
+  return {
+    name: m.name,
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.maxEntries,
+    flags: m.flags,
+    mapExtra: m.mapExtra,
+    innerMap: m.innerMap ? mapDesc(m.innerMap) : null,
+    data: m.data,
+  };
+}
+
+const lddw = (dst: number, v: bigint): Instruction => ({
+  opcode: 0x18, dst, src: 0, off: 0, imm: Number(BigInt.asIntN(32, v)), imm2: Number(BigInt.asIntN(32, v >> 32n)),
+});
+
+/** A program of a vm collection: a `Vm` plus the tail calls out of it. */
+export class VmProgram {
+  readonly name: string;
+  readonly id: number;
+  readonly vm: Vm;
+
+  constructor(readonly spec: ProgramSpec, vm: Vm, id: number, private readonly budget: number) {
+    this.name = spec.name;
+    this.vm = vm;
+    this.id = id;
+  }
+
+  /**
+   * Runs with r1-r5 = `args`. A tail call continues in the slot's program
+   * with the same host (whose `tailCalls` counts them) and the remaining
+   * budget; `insns` sums every program run.
+   */
+  run(args: readonly bigint[], host: RunHost = { cpu: 0 }, packet: Region | null = null): RunResult & { program: string } {
+    let prog: VmProgram = this;
+    let insns = 0;
+    const h = host as HelperHost;
+    h.tailCalls = 0;
+    let a = args;
+    for (;;) {
+      prog.vm.host = host;
+      prog.vm.budget = this.budget - insns;
+      try {
+        const r = prog.vm.run({ args: a, packet });
+        return { ...r, insns: insns + r.insns, program: prog.name };
+      } catch (e) {
+        if (!(e instanceof RunExit) || e.reason !== 'tail_call') throw e;
+        const t = e.data as TailCall;
+        if (!(t.program instanceof VmProgram)) throw new VmLoadError(`tail call into ${t.program.name}, which is not a program of this collection`, { program: prog.name });
+        // The kernel charges nothing for the jump; what ran before it counts.
+        insns += prog.vm.budget - prog.vm.budgetLeft;
+        h.tailCalls = t.count;
+        prog = t.program;
+        a = [t.ctx];
+      }
+    }
+  }
+}
+
+/** An object loaded into the vm: maps and programs in one address space. */
+export class VmCollection {
+  readonly space = new AddressSpace();
+  readonly frames = stackFrames(this.space);
+  readonly table: MapTable;
+  readonly maps = new Map<string, VmMap>();
+  readonly programs = new Map<string, VmProgram>();
+  readonly cpus: number;
+
+  constructor(readonly spec: ObjectSpec, readonly opts: VmLoadOptions = {}) {
+    this.cpus = opts.cpus ?? 1;
+    this.table = new MapTable(this.space, { cpus: this.cpus });
+    for (const m of spec.maps.values()) this.maps.set(m.name, this.table.create(mapDesc(m)));
+    let id = 1;
+    for (const p of spec.programs.values()) {
+      const vm = new Vm(this.relocate(p), {
+        engine: opts.engine ?? 'jit',
+        budget: opts.budget,
+        helpers: helpersFor(p.type),
+        space: this.space,
+        frames: this.frames,
+      });
+      this.programs.set(p.name, new VmProgram(p, vm, id++, vm.budget));
+    }
+    for (const m of spec.maps.values()) this.initSlots(m);
+  }
+
+  /** The host a run of `program` gets: CPU, printk sink, and what the caller adds. */
+  host(program: string, cpu = 0, extra: Record<string, unknown> = {}): HelperHost {
+    const printk = this.opts.printk;
+    return { cpu, ...(printk ? { printk: (text: string) => printk(text, program) } : {}), ...extra };
+  }
+
+  private relocate(p: ProgramSpec): Instruction[] {
+    const insns = p.insns.slice();
+    for (const ref of p.maps) {
+      const map = this.maps.get(ref.map);
+      const at = insns[ref.insn];
+      if (map === undefined || at === undefined || at.opcode !== 0x18) {
+        throw new VmLoadError(`program ${p.name}: instruction ${ref.insn} refers to map ${ref.map}, which cannot be resolved`, { program: p.name, insn: ref.insn });
+      }
+      if (ref.kind === 'fd') {
+        insns[ref.insn] = lddw(at.dst, BigInt(map.handle));
+      } else {
+        if (map.type !== MapType.ARRAY) throw new VmLoadError(`program ${p.name}: direct value access into ${ref.map}, which is not an array`, { program: p.name, insn: ref.insn });
+        const base = map.lookup(new Uint8Array(4), 0);
+        if (base === 0 || ref.offset < 0 || ref.offset >= map.valueSize) {
+          throw new VmLoadError(`program ${p.name}: offset ${ref.offset} is outside map ${ref.map}'s ${map.valueSize}-byte value`, { program: p.name, insn: ref.insn });
+        }
+        insns[ref.insn] = lddw(at.dst, BigInt(base + ref.offset));
+      }
+    }
+    for (const [k, i] of insns.entries()) {
+      // What the loader left for a backend and the vm cannot resolve faults when it runs.
+      if (i.opcode === 0x18 && (i.src === PseudoSrc.MAP_FD || i.src === PseudoSrc.MAP_VALUE) && !p.maps.some((r) => r.insn === k)) {
+        throw new VmLoadError(`program ${p.name}: instruction ${k} loads a map that no relocation names`, { program: p.name, insn: k });
+      }
+    }
+    return insns;
+  }
+
+  private initSlots(m: MapSpec): void {
+    if (m.init.length === 0) return;
+    const map = this.maps.get(m.name)!;
+    for (const e of m.init) {
+      const index = new DataView(e.key.buffer, e.key.byteOffset, e.key.byteLength).getUint32(0, true);
+      const v = e.value;
+      if (v instanceof Uint8Array) {
+        map.updateValue(e.key, v);
+      } else if (map instanceof ProgArrayMap && 'program' in v) {
+        const prog = this.programs.get(v.program);
+        if (prog === undefined) throw new VmLoadError(`map ${m.name}: slot ${index} names program ${v.program}, which the object does not have`, { map: m.name });
+        map.setProgram(index, prog);
+      } else if ((map instanceof ArrayOfMapsMap || map instanceof HashOfMapsMap) && 'map' in v) {
+        const inner = this.maps.get(v.map);
+        if (inner === undefined) throw new VmLoadError(`map ${m.name}: slot ${index} names map ${v.map}, which the object does not have`, { map: m.name });
+        if (map instanceof ArrayOfMapsMap) map.setMap(index, inner); else map.setMap(e.key, inner);
+      } else {
+        throw new VmLoadError(`map ${m.name}: an initial slot the map type cannot hold`, { map: m.name });
+      }
+    }
+  }
+}
+
+/** Loads `spec` into a fresh vm address space. */
+export function loadVm(spec: ObjectSpec, opts: VmLoadOptions = {}): VmCollection {
+  return new VmCollection(spec, opts);
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -504,6 +504,25 @@ test('a program built against this kernel\'s vmlinux.h relocates to the values c
       // Unchanged instructions, except where libbpf does not check the compiled value (bitfield load unit).
       if (res.validate && r.kind !== K.FIELD_EXISTS) assert.equal(carried(out[r.insn]!), carried(insns[r.insn]!), res.localAccess);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('testdata/core/build.sh rebuilds the committed objects byte for byte (when clang-19 is installed)', (t) => {
+  if (spawnSync('clang-19', ['--version']).status !== 0) {
+    t.skip('clang-19 is not installed');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-btf-core-'));
+  try {
+    const files = readdirSync(DIR);
+    for (const f of files.filter((f) => f.endsWith('.c') || f === 'build.sh')) copyFileSync(join(DIR, f), join(dir, f));
+    const r = spawnSync('bash', [join(dir, 'build.sh')], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `build.sh failed: ${r.stderr}`);
+    const objects = files.filter((f) => f.endsWith('.o'));
+    assert.equal(objects.length, 5);
+    for (const f of objects) assert.ok(readFileSync(join(dir, f)).equals(readFileSync(join(DIR, f))), `${f} differs from its rebuild`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

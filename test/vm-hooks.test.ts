@@ -521,3 +521,99 @@ test('tc and socket filter: frame limits and the ctx fields the kernel refuses',
     }
   });
 });
+
+// ---------------------------------------------------------------- tracepoints and uprobes
+
+/** A RunFn that also records each run's r0. */
+function recording(run: RunFn, into: bigint[]): RunFn {
+  return (args, host, packet) => {
+    const r0 = run(args, host, packet);
+    into.push(r0);
+    return r0;
+  };
+}
+
+test('tracepoints: a host event described by BTF runs every attached program with r1 = its record', (t) => {
+  const btf = Btf.parse(fixtureBtf('tracepoint.o'));
+  const code = fixture('tracepoint.o', 'on_event');
+  const space = new AddressSpace();
+  const tps = new Tracepoints(space);
+  const ev = tps.define('tsbpf/event', { btf, type: 'tsbpf_event' });
+  assert.equal(ev.size, 48);
+  const host = { space, helpers: () => [] };
+  const seen: bigint[] = [];
+  const detachJit = tps.attach('tsbpf/event', recording(runner(host, code, 'jit'), seen));
+  tps.attach('tsbpf/event', runner(host, code, 'interp'));
+  const expected = (v: { ts: bigint; pid: number; comm: string; value: number; flags: number }): bigint =>
+    BigInt(v.value + v.pid * 1000 + v.comm.charCodeAt(0) + v.comm.charCodeAt(1) + (v.flags << 20) + Number(v.ts & 0xffn));
+  const a = { ts: 0x1234n, pid: 42, comm: 'node', value: -5, flags: 3 };
+  const r = tps.fire('tsbpf/event', a);
+  assert.equal(r.length, 2);
+  assert.ok(r.every((x) => BigInt.asIntN(32, x) === expected(a)), `${r} vs ${expected(a)}`);
+  const b = { ts: 0xffn, pid: 7, comm: 'xy', value: 1000, flags: 0 };
+  const raw = new Uint8Array(48);
+  const dv = new DataView(raw.buffer);
+  dv.setBigUint64(8, b.ts, true);
+  dv.setUint32(16, b.pid, true);
+  raw.set([0x78, 0x79], 20);
+  dv.setInt32(36, b.value, true);
+  assert.deepEqual(tps.fire('tsbpf/event', raw).map((x) => BigInt.asIntN(32, x)), [expected(b), expected(b)]);
+  detachJit();
+  assert.equal(tps.fire('tsbpf/event', a).length, 1);
+  assert.equal(seen.length, 2);
+  assert.throws(() => tps.fire('nope', raw), (e: unknown) => e instanceof HookError && e.code === 'EHOOK');
+  assert.throws(() => tps.fire('tsbpf/event', new Uint8Array(49)), (e: unknown) => e instanceof HookError);
+  assert.throws(() => tps.define('tsbpf/event', { size: 8 }), (e: unknown) => e instanceof HookError);
+  tps.define('raw', { size: 16 });
+  tps.attach('raw', runner(host, asm('r2 = 1\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit'), 'jit'));
+  assert.throws(() => tps.fire('raw', new Uint8Array(16)), (e: unknown) => e instanceof VmFault && e.code === 'EFAULT', 'the record is read-only');
+  if (!needKernel(t)) return;
+  withProg(ProgType.TRACEPOINT, code, () => undefined); // the same program is valid for the kernel
+});
+
+test('uprobes: BPF_KPROBE-style C reads the arguments from pt_regs, the return probe reads rax', (t) => {
+  const space = new AddressSpace();
+  const up = new UprobeHook(space);
+  const host = { space, helpers: () => [] };
+  const names = ['arg1', 'arg2', 'arg3', 'arg4', 'arg5', 'arg6', 'str1', 'ip'] as const;
+  const seen = new Map<string, bigint[]>();
+  const entryOf = (name: string): RunFn => {
+    const into: bigint[] = [];
+    seen.set(name, into);
+    return recording(runner(host, fixture('uprobe.o', name), name.length % 2 ? 'jit' : 'interp'), into);
+  };
+  const rets: bigint[] = [];
+  function target(this: unknown, a: number, b: bigint, c: boolean, d: string, e: Uint8Array, f: number): number {
+    return a * 2 + Math.trunc(f) + (this === undefined ? 0 : 1000);
+  }
+  let wrapped = target;
+  for (const n of names) wrapped = up.attachUprobe(wrapped, { entry: entryOf(n) });
+  wrapped = up.attachUprobe(wrapped, { ret: recording(runner(host, fixture('uprobe.o', 'ret'), 'jit'), rets) });
+  assert.equal(wrapped.name, 'target');
+  assert.equal(wrapped.length, 6);
+  assert.equal(wrapped(21, -2n, true, 'hi!', new Uint8Array([9, 8, 7]), 7.9), 49);
+  assert.equal(wrapped.call({}, 1, 0n, false, '', new Uint8Array(0), -3), 999);
+  const get = (n: string): bigint[] => seen.get(n)!;
+  assert.deepEqual(get('arg1'), [21n, 1n]);
+  assert.deepEqual(get('arg2'), [2n ** 64n - 2n, 0n]);
+  assert.deepEqual(get('arg3'), [1n, 0n]);
+  assert.deepEqual(get('arg6'), [7n, 2n ** 64n - 3n]);
+  const [strAddr] = get('arg4'), [bytesAddr] = get('arg5');
+  assert.ok(strAddr! >= BigInt(up.args.start) && strAddr! < BigInt(up.args.end));
+  assert.deepEqual([...space.u8.subarray(Number(bytesAddr), Number(bytesAddr) + 3)], [9, 8, 7]);
+  // bpf_probe_read_user_str: 4 bytes with the NUL, then 'h' and 'i'.
+  assert.equal(get('str1')[0], (4n << 16n) | (0x68n << 8n) | 0x69n);
+  assert.equal(get('str1')[1], 1n << 16n);
+  assert.ok(get('ip').every((x) => x === get('ip')[0] && x >= 0x401000n), 'rip names the probed function');
+  assert.deepEqual(rets, [49n, 999n]);
+  const boom = up.attachUprobe(() => { throw new Error('boom'); }, { ret: recording(runner(host, fixture('uprobe.o', 'ret'), 'jit'), rets) });
+  assert.throws(() => boom(), /boom/);
+  assert.equal(rets.length, 2, 'a call that throws runs no return probe');
+  const small = new UprobeHook(new AddressSpace(), { argBytes: 8 });
+  const tiny = { space: small.space, helpers: () => [] };
+  const got: bigint[] = [];
+  small.attachUprobe((s: string) => s, { entry: recording(runner(tiny, fixture('uprobe.o', 'arg1'), 'jit'), got) })('far too long for 8 bytes');
+  assert.deepEqual([got, small.missedArgs], [[0n], 1]);
+  if (!needKernel(t)) return;
+  for (const n of [...names, 'ret']) withProg(ProgType.KPROBE, fixture('uprobe.o', n), () => undefined);
+});

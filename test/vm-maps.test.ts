@@ -22,7 +22,9 @@ import {
   type VmMap,
   createMap,
   mapAt,
+  mapsIn,
 } from '../src/vm/maps/index.js';
+import type { MapSpec } from '../src/object/spec.js';
 import { probeKernel } from '../src/kernel/index.js';
 import * as K from './support/kernel-map-raw.js';
 
@@ -153,6 +155,8 @@ const CREATE_CASES: Array<[string, Partial<MapDesc> & { type: number }, number]>
   ['ringbuf 12288', { type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 12288 }, -22],
   ['ringbuf 2048', { type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 2048 }, -22],
   ['ringbuf key 4', { type: MapType.RINGBUF, keySize: 4, valueSize: 0, maxEntries: 4096 }, -22],
+  ['user ringbuf', { type: MapType.USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 8192 }, 0],
+  ['user ringbuf 12288', { type: MapType.USER_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 12288 }, -22],
   ['ringbuf RDONLY', { type: MapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096, flags: MapFlag.RDONLY }, -22],
   ['bloom', { type: MapType.BLOOM_FILTER, keySize: 0, mapExtra: 3n }, 0],
   ['bloom key 4', { type: MapType.BLOOM_FILTER }, -22],
@@ -178,6 +182,13 @@ test('creation checks: the kernel\'s errno for bad sizes and flags', () => {
   throwsErrno(() => mk({ type: MapType.DEVMAP }), 'ENOTSUPP');
   // Storage that cannot fit the address space is ENOMEM (the kernel would allocate lazily).
   throwsErrno(() => mk({ type: MapType.ARRAY, valueSize: 8, maxEntries: 0x7fffffff }), 'ENOMEM');
+  // A failed create leaves no map behind.
+  const space = new AddressSpace();
+  assert.equal(errOf(() => createMap(space, desc({ type: MapType.ARRAY, valueSize: 8, maxEntries: 0x7fffffff }), { cpus: 1 })), -12);
+  assert.deepEqual(mapsIn(space), []);
+  // A MapSpec is a MapDesc.
+  const fromSpec = (s: MapSpec): MapDesc => s;
+  void fromSpec;
   // A per-CPU LRU has an equal share per CPU.
   assert.equal(mk({ type: MapType.LRU_HASH, flags: MapFlag.NO_COMMON_LRU, maxEntries: 3 }, 2).maxEntries, 4);
 });

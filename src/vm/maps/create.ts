@@ -13,6 +13,7 @@ import { LpmTrieMap } from './lpm-trie.js';
 import { LruHashMap } from './lru-hash.js';
 import { ArrayOfMapsMap, HashOfMapsMap } from './map-in-map.js';
 import { type ErrnoName, type MapDesc, MapError, type MapOptions, type VmMap, round8 } from './map.js';
+import { registerMap } from './space.js';
 import { PerfEventArrayMap } from './perf-event-array.js';
 import { ProgArrayMap } from './prog-array.js';
 import { QueueStackMap } from './queue-stack.js';
@@ -166,6 +167,12 @@ export function createMap(space: AddressSpace, desc: MapDesc, opts: MapOptions):
     const up = Math.ceil(d.maxEntries / opts.cpus) * opts.cpus;
     d.maxEntries = up <= 0xffffffff ? up : Math.floor(d.maxEntries / opts.cpus) * opts.cpus;
   }
+  const map = build(space, d, opts);
+  registerMap(map);
+  return map;
+}
+
+function build(space: AddressSpace, d: MapDesc, opts: MapOptions): VmMap {
   switch (d.type) {
     case MapType.HASH:
       return new HashMap(space, d, opts, false);

@@ -10,6 +10,7 @@ export {
   errnoName,
   mapAt,
   mapsIn,
+  registerMap,
   flagsOf,
   ANY,
   NOEXIST,

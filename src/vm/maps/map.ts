@@ -17,12 +17,12 @@
 import { MapFlag, mapTypeName } from '../../object/kinds.js';
 import type { AddressSpace } from '../address-space.js';
 import { round8 } from './bytes.js';
-import { type ErrnoName, MapError, errnoName } from './errno.js';
+import { Errno, type ErrnoName, MapError, errnoName } from './errno.js';
 import { registry } from './space.js';
 
 export { Errno, type ErrnoName, errnoName, MapError } from './errno.js';
 export { ANY, NOEXIST, EXIST, flagsOf, round8, u32At, u32Bytes, keyString } from './bytes.js';
-export { mapAt, mapsIn, mapRegion } from './space.js';
+export { mapAt, mapsIn, mapRegion, registerMap } from './space.js';
 
 /** An address as a helper gets it (a register value) or as host code has it. */
 export type Addr = number | bigint;
@@ -98,10 +98,9 @@ export abstract class VmMap {
     this.flags = desc.flags;
     this.mapExtra = desc.mapExtra ?? 0n;
     this.cpus = opts.cpus;
-    const reg = registry(space);
+    // `createMap` registers the handle once the map is complete.
     this.handle = space.reserve(8);
-    this.id = reg.nextId++;
-    reg.byHandle.set(this.handle, this);
+    this.id = registry(space).nextId++;
   }
 
   get typeName(): string {

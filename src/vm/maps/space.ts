@@ -6,6 +6,9 @@ import type { AddressSpace, Region } from '../address-space.js';
 import { MapError } from './errno.js';
 import type { Addr, VmMap } from './map.js';
 
+/** The largest single map region (the memory is at most 4 GiB). */
+const MAX_REGION = 2 ** 31;
+
 interface SpaceMaps {
   nextId: number;
   readonly byHandle: Map<number, VmMap>;
@@ -19,6 +22,11 @@ export function registry(space: AddressSpace): SpaceMaps {
     registries.set(space, r);
   }
   return r;
+}
+
+/** Makes `map` findable by its handle (`createMap` does this for every map it makes). */
+export function registerMap(map: VmMap): void {
+  registry(map.space).byHandle.set(map.handle, map);
 }
 
 /** The map whose handle is `handle` in `space`, or null. */
@@ -47,5 +55,3 @@ export function mapRegion(space: AddressSpace, name: string, kind: 'map' | 'ring
     throw e;
   }
 }
-/** The largest single map region (the memory is at most 4 GiB). */
-const MAX_REGION = 2 ** 31;

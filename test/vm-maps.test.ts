@@ -182,6 +182,10 @@ test('creation checks: the kernel\'s errno for bad sizes and flags', () => {
   throwsErrno(() => mk({ type: MapType.DEVMAP }), 'ENOTSUPP');
   // Storage that cannot fit the address space is ENOMEM (the kernel would allocate lazily).
   throwsErrno(() => mk({ type: MapType.ARRAY, valueSize: 8, maxEntries: 0x7fffffff }), 'ENOMEM');
+  // Slot maps, queues and non-preallocated hashes take no storage up front.
+  for (const type of [MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY]) assert.equal(errOf(() => mk({ type, maxEntries: 2 ** 31 })), 0);
+  assert.equal(errOf(() => mk({ type: MapType.QUEUE, keySize: 0, maxEntries: 2 ** 31 })), 0);
+  assert.equal(errOf(() => mk({ type: MapType.HASH, maxEntries: 2 ** 31, flags: MapFlag.NO_PREALLOC })), 0);
   // A failed create leaves no map behind.
   const space = new AddressSpace();
   assert.equal(errOf(() => createMap(space, desc({ type: MapType.ARRAY, valueSize: 8, maxEntries: 0x7fffffff }), { cpus: 1 })), -12);
@@ -322,6 +326,8 @@ test('percpu hash and array: one value per CPU', () => {
     assert.deepEqual([0, 8, 16].map((o) => num(all.subarray(o))), [1, 2, 3]);
     m.updateValue(u32(1), all.map((b) => (b === 2 ? 7 : b)));
     assert.deepEqual(m.lookupPerCpu(u32(1))!.map(num), [1, 7, 3]);
+    assert.deepEqual(m.values(u32(1))!.map(num), [1, 7, 3]);
+    assert.deepEqual(m.values(u32(0))?.map(num) ?? null, type === MapType.PERCPU_ARRAY ? [0, 0, 0] : null);
     throwsErrno(() => m.updateValue(u32(1), u32(1)), 'EINVAL');
     throwsErrno(() => m.updateValue(u32(1), [u32(1)]), 'EINVAL');
     assert.throws(() => m.lookup(u32(1), 3), MapError, 'CPU out of range');
@@ -338,6 +344,11 @@ test('array: elements always exist', () => {
   throwsErrno(() => m.updateValue(u32(3), new Uint8Array(6)), 'E2BIG');
   throwsErrno(() => m.updateValue(u32(0), new Uint8Array(6), 1), 'EEXIST');
   throwsErrno(() => m.updateValue(u32(9), new Uint8Array(6), 3), 'EINVAL');
+  throwsErrno(() => m.updateValue(u32(9), new Uint8Array(6), 4), 'EINVAL');
+  // a program's BPF_F_LOCK is checked after the index and BPF_NOEXIST, as in array_map_update_elem
+  assert.equal(m.update(u32(9), new Uint8Array(6), 4), -7);
+  assert.equal(m.update(u32(0), new Uint8Array(6), 5), -17);
+  assert.equal(m.update(u32(0), new Uint8Array(6), 4), -22);
   m.updateValue(u32(0), Uint8Array.of(1, 2, 3, 4, 5, 6), 2);
   throwsErrno(() => m.deleteKey(u32(0)), 'EINVAL');
   assert.equal(m.delete(u32(0)), -22);

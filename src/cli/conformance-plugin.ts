@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { decode } from '../isa/index.js';
-import { ENGINES, runProgram, type Engine } from '../vm/index.js';
+// The runner starts one process per test: import only what a run needs, not the whole vm surface.
+import { ENGINES, runProgram, type Engine } from '../vm/vm.js';
 import { UsageError } from './args.js';
 import { parseHex } from './hex.js';
 import { EXIT_BAD_INPUT, EXIT_FAULT, EXIT_OK } from './report.js';
 import { TsbpfError } from '../errors.js';
-import { VmFault } from '../vm/index.js';
+import { VmFault } from '../vm/errors.js';
 
 export const PLUGIN_USAGE = `usage: tsbpf conformance-plugin [MEMORY-HEX] [--engine jit|interp]
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { cmdAsm, cmdDisasm, ASM_USAGE, DISASM_USAGE } from './asm.js';
 import { cmdConformancePlugin, PLUGIN_USAGE } from './conformance-plugin.js';
 import { cmdInspect, INSPECT_USAGE } from './inspect.js';
+import { cmdGen, GEN_USAGE } from './gen-skeleton.js';
 import { cmdProbe, PROBE_USAGE } from './probe.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from './report.js';
 import { cmdRun, RUN_USAGE } from './run.js';
@@ -22,6 +23,8 @@ commands:
                          plugin for the bpf_conformance runner
   inspect OBJ.o [--json] [--types] [--lines]
                          list an object's programs, maps, globals, BTF types and source lines
+  gen skeleton OBJ.o [--import MODULE]
+                         print a typed TypeScript skeleton of an object
   probe [--json]         can the kernel's eBPF be used from here?
 
 exit codes: 0 success, 1 the program faulted or ran out of budget, 2 bad input or usage.
@@ -41,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'conformance-plugin': return cmdConformancePlugin(rest);
     case 'probe': return cmdProbe(rest);
     case 'inspect': return cmdInspect(rest);
+    case 'gen': return cmdGen(rest);
     case '--version': case '-V': process.stdout.write(version() + '\n'); return EXIT_OK;
     case undefined: case '--help': case '-h': case 'help':
       process.stdout.write(USAGE + '\n');
@@ -51,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-export const HELP = { RUN_USAGE, RUN_OBJECT_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE, INSPECT_USAGE };
+export const HELP = { RUN_USAGE, RUN_OBJECT_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE, INSPECT_USAGE, GEN_USAGE };
 
 // A reader that goes away (`tsbpf ... | head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

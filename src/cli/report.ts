@@ -1,5 +1,5 @@
 import { TsbpfError } from '../errors.js';
-import { VmFault } from '../vm/index.js';
+import { VmFault } from '../vm/errors.js';
 
 /** Exit codes of every command. */
 export const EXIT_OK = 0;

@@ -24,9 +24,15 @@ export interface VmLoadOptions {
   cpus?: number;
   /** Instructions one run may execute, tail calls and callbacks included. */
   budget?: number;
-  /** Where `bpf_printk` lines go (the default drops them). */
+  /**
+   * Where `bpf_printk` lines go. By default they are kept in
+   * `VmCollection.trace` (the last 10,000), as the kernel keeps them in its
+   * trace buffer.
+   */
   printk?: (text: string, program: string) => void;
 }
+
+const TRACE_LINES = 10_000;
 
 /** Loading a spec into the vm failed: a map or a relocation the vm cannot make. */
 export class VmLoadError extends TsbpfError {
@@ -113,6 +119,8 @@ export class VmCollection {
   readonly maps = new Map<string, VmMap>();
   readonly programs = new Map<string, VmProgram>();
   readonly cpus: number;
+  /** `bpf_printk` lines, when no `printk` option was given (the newest 10,000). */
+  readonly trace: Array<{ program: string; text: string }> = [];
 
   constructor(readonly spec: ObjectSpec, readonly opts: VmLoadOptions = {}) {
     this.cpus = opts.cpus ?? 1;
@@ -134,8 +142,12 @@ export class VmCollection {
 
   /** The host a run of `program` gets: CPU, printk sink, and what the caller adds. */
   host(program: string, cpu = 0, extra: Record<string, unknown> = {}): HelperHost {
-    const printk = this.opts.printk;
-    return { cpu, ...(printk ? { printk: (text: string) => printk(text, program) } : {}), ...extra };
+    const sink = this.opts.printk;
+    const trace = this.trace;
+    const printk = sink ? (text: string) => sink(text, program) : (text: string) => {
+      if (trace.push({ program, text }) > TRACE_LINES) trace.splice(0, trace.length - TRACE_LINES);
+    };
+    return { cpu, printk, ...extra };
   }
 
   private relocate(p: ProgramSpec): Instruction[] {

@@ -12,8 +12,8 @@
  *    `#`, `h`, `z`, `%o`, `*`...) and any byte that is neither printable
  *    ASCII nor a space is -EINVAL; more specifiers than arguments is -EINVAL;
  *    a full buffer is -ENOSPC.
- * 2. `render` formats from the buffer as the kernel's `bstr_printf` does
- *    (vsnprintf's number, string, char and pointer rules).
+ * 2. `render` (`./bstr-printf.ts`) formats from the buffer as the kernel's
+ *    `bstr_printf` does (vsnprintf's number, string, char and pointer rules).
  *
  * Differences that cannot be helped: there are no kernel symbols, so `%ps`,
  * `%pS` and `%pB` print `0x` and the address in hex (what the kernel prints
@@ -62,12 +62,15 @@ export function bprintf(env: HelperEnv, fmt: Uint8Array, args: readonly bigint[]
   return render(fmt, bin, size);
 }
 
-/** Formats the whole output, however long (for `bpf_seq_printf`). */
-export function bprintfWhole(env: HelperEnv, fmt: Uint8Array, args: readonly bigint[]): FormatResult {
+/**
+ * Formats the whole output when it is at most `max` bytes long (for
+ * `bpf_seq_printf`); a longer one comes back cut, with its whole length.
+ */
+export function bprintfWhole(env: HelperEnv, fmt: Uint8Array, args: readonly bigint[], max: number): FormatResult {
   const bin = prepare(env, fmt, args);
   if (typeof bin === 'number') return { errno: bin };
   const r = render(fmt, bin, MAX_BPRINTF_BUF);
-  return r.length < MAX_BPRINTF_BUF ? r : render(fmt, bin, r.length + 1);
+  return r.length < MAX_BPRINTF_BUF || r.length > max ? r : render(fmt, bin, r.length + 1);
 }
 
 /** Pass 1: checks the format and packs the arguments; an errno on failure. */

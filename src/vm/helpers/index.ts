@@ -19,7 +19,12 @@ import { timeHelpers } from './time.js';
 export { HelperRegistry } from './registry.js';
 export type { HelperDef, HelperEnv, HelperFn, RunHost } from './registry.js';
 export type { HelperHost, TaskInfo, SeqFile } from './host.js';
-export { Errno } from './memory.js';
+// The toolkit other helper families (packet helpers, hooks) build on.
+export { helperError, hostOf, missing } from './host.js';
+export {
+  Errno, accessible, badPointer, err, helper, pointer, probeBytes, probeString, readArg, readCString, ret, s32, u32, writeArg, writeU64,
+} from './memory.js';
+export { mapCall } from './maps.js';
 export { bprintf, MAX_BPRINTF_BUF, MAX_BPRINTF_VARARGS, type Formatted, type FormatResult } from './format.js';
 export { csumDiff, csumPartial } from './csum.js';
 export { parseInteger } from './strings.js';

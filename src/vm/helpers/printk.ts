@@ -8,6 +8,8 @@ import { Errno, err, helper, pointer, readArg, readCString, ret, u32 } from './m
 import type { HelperDef, HelperEnv } from './registry.js';
 
 const decoder = new TextDecoder();
+/** Longer bpf_seq_printf output overflows any seq_file (the kernel's buffers are far smaller). */
+const SEQ_MAX = 1 << 22;
 
 /** The format string of a (fmt, fmt_size) pair: its bytes before the first NUL, or null without one. */
 function sizedFormat(env: HelperEnv, name: string, fmt: bigint, size: bigint): Uint8Array | null {
@@ -71,9 +73,9 @@ export const seqPrintf = helper(126, 'seq_printf', (env, _m, fmt, fmtSize, data,
   const args = argArray(env, 'seq_printf', data, dataLen);
   if (typeof args === 'number') return err(args);
   if (f === null) return err(Errno.EINVAL);
-  const r = bprintfWhole(env, f, args);
+  const r = bprintfWhole(env, f, args, SEQ_MAX);
   if ('errno' in r) return err(r.errno);
-  return seq.write(r.bytes) ? 0n : err(Errno.EOVERFLOW);
+  return r.bytes.length === r.length && seq.write(r.bytes) ? 0n : err(Errno.EOVERFLOW);
 });
 
 export const seqWrite = helper(127, 'seq_write', (env, _m, data, len) => {

@@ -25,4 +25,4 @@ export type { UprobeProbes, UprobeOptions, UprobeHookOptions } from './uprobe.js
 export { xdpHelpers } from './xdp-helpers.js';
 export { tcHelpers, socketFilterHelpers } from './skb-helpers.js';
 export { csumAdd, csumSub, csumFold, csumReplace2, csumReplace4, csumReplaceByDiff } from './checksum.js';
-export { BASE_HELPERS, SOCKET_FILTER_HELPERS, TC_HELPERS, XDP_HELPERS, TRACING_HELPERS } from './allowed.js';
+export { SOCKET_FILTER_HELPERS, TC_HELPERS, XDP_HELPERS, TRACING_HELPERS } from './allowed.js';

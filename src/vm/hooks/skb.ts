@@ -6,6 +6,12 @@
  * ingress_ifindex, cb, tstamp, wire_len, gso_segs, gso_size, hwtstamp).
  * tc programs see the frame from its Ethernet header; socket filters see it
  * from the network header, and `len` does not count the Ethernet header.
+ *
+ * Where the vm differs: every run acts as if a ctx was given in (without
+ * one the kernel leaves `wire_len` 0); tc_index, tc_classid and
+ * queue_mapping are narrowed to the kernel's 16 bits when the run ends, not
+ * at each store; LD_ABS / LD_IND read the packet as it was when the run
+ * began; only the loopback device exists.
  */
 import type { AddressSpace, Region } from '../address-space.js';
 import type { RunHost } from '../helpers.js';
@@ -167,7 +173,8 @@ export class SkbRunner {
     const cb = opts.cb ?? [];
     if (cb.length > 5) throw new HookError('ECTXIN', `cb has 5 words; got ${cb.length}`, { cb: cb.length });
 
-    space.u8.fill(0, buffer.start, Math.max(state.used, buffer.start));
+    // Zeroed as the kernel's fresh buffer: the page, and whatever the last run grew into.
+    space.u8.fill(0, buffer.start, Math.min(buffer.end, Math.max(state.used, buffer.start + PAGE_SIZE)));
     space.u8.fill(0, ctx.start, ctx.end);
     state.mac = buffer.start + SKB_HEADROOM;
     state.network = state.mac + ETH_HLEN;

@@ -6,7 +6,7 @@
  */
 import { Btf, encodeValue, type BtfInput } from '../../btf/index.js';
 import type { AddressSpace, Region } from '../address-space.js';
-import type { RunHost } from '../helpers.js';
+import type { HelperDef, RunHost } from '../helpers.js';
 import { HookError, type RunFn } from './common.js';
 import { TRACING_HELPERS } from './allowed.js';
 
@@ -39,6 +39,11 @@ export class Tracepoints {
   private readonly events = new Map<string, { event: TracepointEvent; progs: Attached[] }>();
 
   constructor(readonly space: AddressSpace) {}
+
+  /** Tracepoint programs need no helpers beyond the common ones. */
+  helpers(): HelperDef[] {
+    return [];
+  }
 
   /** Defines event `name` with a ctx of this layout; its region is mapped once, read-only for programs. */
   define(name: string, layout: TracepointLayout): TracepointEvent {

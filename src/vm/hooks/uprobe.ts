@@ -12,7 +12,7 @@
  * address is passed, so `bpf_probe_read_user` reads them. Anything else is 0.
  */
 import type { AddressSpace, Region } from '../address-space.js';
-import type { RunHost } from '../helpers.js';
+import type { HelperDef, RunHost } from '../helpers.js';
 import type { RunFn } from './common.js';
 import { TRACING_HELPERS } from './allowed.js';
 
@@ -66,6 +66,11 @@ export class UprobeHook {
   constructor(readonly space: AddressSpace, opts: UprobeHookOptions = {}) {
     this.ctx = space.map('pt_regs', 'ctx', PtRegs.size, false);
     this.args = space.map('uprobe-args', 'mem', opts.argBytes ?? 1 << 16, false);
+  }
+
+  /** Uprobe programs need no helpers beyond the common ones. */
+  helpers(): HelperDef[] {
+    return [];
   }
 
   /**

@@ -110,8 +110,6 @@ export class XdpState {
   dataEnd = 0;
   dataMeta = 0;
   redirect: XdpRedirect | null = null;
-  /** Highest address this run has used, so the next run clears only that much. */
-  used = 0;
   constructor(
     readonly space: AddressSpace,
     readonly ctx: Region,
@@ -134,7 +132,6 @@ export class XdpState {
     v.setUint32(c + XdpMd.data, this.data, true);
     v.setUint32(c + XdpMd.dataEnd, this.dataEnd, true);
     v.setUint32(c + XdpMd.dataMeta, this.dataMeta, true);
-    if (this.dataEnd > this.used) this.used = this.dataEnd;
   }
 }
 
@@ -184,7 +181,7 @@ export class XdpHook {
     const { space, state, buffer } = this;
     const rxQueue = opts.rxQueueIndex ?? 0;
     const ifindex = opts.ingressIfindex ?? LOOPBACK_IFINDEX;
-    space.u8.fill(0, buffer.start, Math.max(state.used, buffer.start));
+    space.u8.fill(0, buffer.start, buffer.end); // a fresh zeroed page, as the kernel allocates one
     const data = buffer.start + XDP_HEADROOM;
     put(space, data - meta.length, meta);
     put(space, data, frame);
@@ -192,7 +189,6 @@ export class XdpHook {
     state.dataMeta = data - meta.length;
     state.dataEnd = data + frame.length;
     state.redirect = null;
-    state.used = state.dataEnd;
     const v = space.view, c = this.ctx.start;
     v.setUint32(c + XdpMd.ingressIfindex, ifindex >>> 0, true);
     v.setUint32(c + XdpMd.rxQueueIndex, rxQueue >>> 0, true);

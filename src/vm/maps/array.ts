@@ -26,6 +26,8 @@ import {
   u32Bytes,
 } from './map.js';
 
+const F_LOCK = 4n;
+
 export class ArrayMap extends VmMap {
   override readonly percpu: boolean;
   readonly region: Region;
@@ -74,11 +76,18 @@ export class ArrayMap extends VmMap {
     return i < this.maxEntries ? this.valueAddress(i, cpu) : 0;
   }
 
-  private checkUpdate(i: number, flagsArg: number | bigint): number {
+  /**
+   * The kernel's order: unknown flags, the index, BPF_NOEXIST, then
+   * BPF_F_LOCK (no vm value has a spin lock). bpf(2) refuses BPF_F_LOCK
+   * before anything else.
+   */
+  private checkUpdate(i: number, flagsArg: number | bigint, user: boolean): number {
     const flags = flagsOf(flagsArg);
-    if (flags > EXIST) return -Errno.EINVAL;
+    if (user && (flags & F_LOCK) !== 0n) return -Errno.EINVAL;
+    if ((flags & ~F_LOCK) > EXIST) return -Errno.EINVAL;
     if (i >= this.maxEntries) return -Errno.E2BIG;
-    if (flags === NOEXIST) return -Errno.EEXIST;
+    if ((flags & NOEXIST) !== 0n) return -Errno.EEXIST;
+    if ((flags & F_LOCK) !== 0n) return -Errno.EINVAL;
     return 0;
   }
 
@@ -87,7 +96,7 @@ export class ArrayMap extends VmMap {
     if (!this.progCanWrite()) return -Errno.EACCES;
     const i = u32At(this.bytesArg(key, 4, 'update key'));
     const v = this.bytesArg(value, this.valueSize, 'update value');
-    const r = this.checkUpdate(i, flags);
+    const r = this.checkUpdate(i, flags, false);
     if (r === 0) this.space.u8.set(v, this.valueAddress(i, c));
     return r;
   }
@@ -123,7 +132,7 @@ export class ArrayMap extends VmMap {
     this.canWrite('update');
     const i = u32At(this.userKey(key, 'update'));
     const per = this.percpu ? this.userPerCpu(value, 'update') : [this.userValue(value, 'update')];
-    const r = this.checkUpdate(i, flags);
+    const r = this.checkUpdate(i, flags, true);
     if (r === -Errno.E2BIG) throw this.error('E2BIG', 'update', `index ${i} is past the end (${this.maxEntries} entries)`);
     if (r === -Errno.EEXIST) throw this.error('EEXIST', 'update', 'array elements always exist (BPF_NOEXIST)');
     this.check(r, 'update', `bad flags 0x${flagsOf(flags).toString(16)}`);

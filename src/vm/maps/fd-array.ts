@@ -10,11 +10,11 @@ import { arrayNextKey } from './array.js';
 import { type MapDesc, type MapOptions, type PerCpuValues, VmMap, flagsOf, u32At } from './map.js';
 
 export abstract class FdArray<T> extends VmMap {
-  protected readonly slots: Array<T | null>;
+  /** The filled slots by index (sparse: max_entries may be large). */
+  protected readonly slots = new Map<number, T>();
 
   constructor(space: AddressSpace, desc: MapDesc, opts: MapOptions) {
     super(space, desc, opts);
-    this.slots = new Array<T | null>(this.maxEntries).fill(null);
   }
 
   /** What this map's slots hold, for messages (`program`, `map`, `perf event`). */
@@ -22,7 +22,7 @@ export abstract class FdArray<T> extends VmMap {
 
   /** The object in slot `index` (null when empty or past the end). */
   protected slot(index: number): T | null {
-    return index >= 0 && index < this.maxEntries ? this.slots[index] ?? null : null;
+    return this.slots.get(index) ?? null;
   }
 
   /** bpf(2)-style store of an object: flags must be BPF_ANY, the index inside. */
@@ -32,7 +32,8 @@ export abstract class FdArray<T> extends VmMap {
     if (!Number.isInteger(index) || index < 0 || index >= this.maxEntries) {
       throw this.error('E2BIG', op, `index ${index} is past the end (${this.maxEntries} entries)`);
     }
-    this.slots[index] = obj;
+    if (obj === null) this.slots.delete(index);
+    else this.slots.set(index, obj);
   }
 
   override updateValue(key: Uint8Array, _value: Uint8Array | PerCpuValues, _flags: number | bigint = 0): void {
@@ -44,8 +45,7 @@ export abstract class FdArray<T> extends VmMap {
     this.canWrite('delete');
     const i = u32At(this.userKey(key, 'delete'));
     if (i >= this.maxEntries) throw this.error('E2BIG', 'delete', `index ${i} is past the end (${this.maxEntries} entries)`);
-    if (this.slots[i] === null) throw this.error('ENOENT', 'delete', `slot ${i} is empty`);
-    this.slots[i] = null;
+    if (!this.slots.delete(i)) throw this.error('ENOENT', 'delete', `slot ${i} is empty`);
   }
 
   override nextKey(key: Uint8Array | null): Uint8Array | null {

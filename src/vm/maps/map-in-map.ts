@@ -84,9 +84,7 @@ export class ArrayOfMapsMap extends FdArray<VmMap> {
   }
 
   override elements(): Array<[Uint8Array, number]> {
-    const out: Array<[Uint8Array, number]> = [];
-    this.slots.forEach((m, i) => { if (m) out.push([u32Bytes(i), m.handle]); });
-    return out;
+    return [...this.slots.entries()].sort((a, b) => a[0] - b[0]).map(([i, m]) => [u32Bytes(i), m.handle]);
   }
 }
 

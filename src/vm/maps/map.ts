@@ -161,6 +161,14 @@ export abstract class VmMap {
     this.userKey(key, 'lookup');
     throw this.error('EINVAL', 'lookup', 'not a percpu map');
   }
+  /**
+   * With a key: `lookupPerCpu(key)` (percpu maps). Without: a queue's or
+   * stack's values in pop order. Other uses are EINVAL.
+   */
+  values(key?: Uint8Array): Uint8Array[] | null {
+    if (key !== undefined) return this.lookupPerCpu(key);
+    throw this.error('EINVAL', 'values', 'only percpu maps (with a key) and queues/stacks list values');
+  }
   /** Sets a value. Percpu maps take every CPU's value, as one padded buffer or an array. */
   updateValue(key: Uint8Array, _value: Uint8Array | PerCpuValues, _flags: number | bigint = 0): void {
     this.userKey(key, 'update');

@@ -46,7 +46,7 @@ export class PerfEventArrayMap extends FdArray<PerfSlot> {
   constructor(space: AddressSpace, desc: MapDesc, opts: MapOptions) {
     super(space, desc, opts);
     this.capacity = opts.perfBufferBytes ?? DEFAULT_BUFFER;
-    for (let i = 0; i < Math.min(this.maxEntries, this.cpus); i++) this.slots[i] = this.fresh(i);
+    for (let i = 0; i < Math.min(this.maxEntries, this.cpus); i++) this.slots.set(i, this.fresh(i));
   }
 
   protected get what(): string {
@@ -65,7 +65,7 @@ export class PerfEventArrayMap extends FdArray<PerfSlot> {
     const raw = flags & BPF_F_INDEX_MASK;
     const index = raw === BPF_F_CURRENT_CPU ? c : Number(raw);
     if (index >= this.maxEntries) return -Errno.E2BIG;
-    const slot = this.slots[index];
+    const slot = this.slots.get(index);
     if (!slot) return -Errno.ENOENT;
     if (slot.cpu !== c) return -Errno.EOPNOTSUPP;
     const cost = sampleCost(data.length);
@@ -102,8 +102,7 @@ export class PerfEventArrayMap extends FdArray<PerfSlot> {
   drain(): PerfSample[] {
     const out = this.order;
     this.order = [];
-    for (const s of this.slots) {
-      if (!s) continue;
+    for (const s of this.slots.values()) {
       s.samples = [];
       s.bytes = 0;
     }

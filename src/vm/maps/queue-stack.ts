@@ -14,51 +14,51 @@ import { MapType } from '../../object/kinds.js';
 import { type Addr, type BytesArg, Errno, EXIST, type MapDesc, type MapOptions, NOEXIST, type PerCpuValues, VmMap, flagsOf } from './map.js';
 
 export class QueueStackMap extends VmMap {
-  /** Ring of `maxEntries` values; `head` is the oldest. */
-  private readonly ring: Array<Uint8Array | null>;
+  /** Oldest first, from `head` on (a deque grown lazily: max_entries may be large). */
+  private items: Uint8Array[] = [];
   private head = 0;
-  private count = 0;
   readonly lifo: boolean;
 
   constructor(space: AddressSpace, desc: MapDesc, opts: MapOptions) {
     super(space, desc, opts);
     this.lifo = desc.type === MapType.STACK;
-    this.ring = new Array<Uint8Array | null>(this.maxEntries).fill(null);
   }
 
   get size(): number {
-    return this.count;
+    return this.items.length - this.head;
   }
 
   private pushBytes(v: Uint8Array, flagsArg: number | bigint): number {
     const flags = flagsOf(flagsArg);
     if ((flags & NOEXIST) !== 0n || flags > EXIST) return -Errno.EINVAL;
-    if (this.count === this.maxEntries) {
+    if (this.size === this.maxEntries) {
       if (flags !== EXIST) return -Errno.E2BIG;
-      this.ring[this.head] = null;
-      this.head = (this.head + 1) % this.maxEntries;
-      this.count--;
+      this.head++; // drop the oldest
     }
-    this.ring[(this.head + this.count) % this.maxEntries] = v.slice();
-    this.count++;
+    this.items.push(v.slice());
+    this.compact();
     return 0;
   }
 
-  /** The position of the value pop would take. */
-  private nextPos(): number {
-    return this.lifo ? (this.head + this.count - 1) % this.maxEntries : this.head;
-  }
-
   private take(remove: boolean): Uint8Array | null {
-    if (this.count === 0) return null;
-    const pos = this.nextPos();
-    const v = this.ring[pos]!;
+    if (this.size === 0) return null;
+    const v = this.lifo ? this.items[this.items.length - 1]! : this.items[this.head]!;
     if (remove) {
-      this.ring[pos] = null;
-      if (!this.lifo) this.head = (this.head + 1) % this.maxEntries;
-      this.count--;
+      if (this.lifo) this.items.pop();
+      else this.head++;
+      this.compact();
     }
     return v;
+  }
+
+  private compact(): void {
+    if (this.size === 0) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 
   // ---------------------------------------------------------------- program side
@@ -112,13 +112,9 @@ export class QueueStackMap extends VmMap {
   }
 
   /** Every value, in the order pops would return them. */
-  values(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (let i = 0; i < this.count; i++) {
-      const pos = this.lifo ? this.head + this.count - 1 - i : this.head + i;
-      out.push(this.ring[pos % this.maxEntries]!.slice());
-    }
-    return out;
+  override values(): Uint8Array[] {
+    const live = this.items.slice(this.head).map((v) => v.slice());
+    return this.lifo ? live.reverse() : live;
   }
 
   /** bpf(2) lookup on a queue or stack peeks (the key is empty). */

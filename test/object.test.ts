@@ -28,6 +28,7 @@ import {
   type ProgramSpec,
 } from '../src/object/index.js';
 import { buildElf, type BuildSymbol } from './support/elf-builder.js';
+import { loadVm } from '../src/vm/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PROGS = join(ROOT, 'testdata/progs');
@@ -597,6 +598,30 @@ test('random corruption of real objects gives a spec or a TsbpfError, never anot
     { numRuns: 2500, seed: 4242, interruptAfterTimeLimit: 12000, markInterruptAsFailure: false },
   );
   t.diagnostic(`fuzzed for ${Date.now() - started} ms`);
+});
+
+test('random corruption of the testdata objects, loaded into the vm, gives a collection or a TsbpfError', (t) => {
+  const blobs = listObjects(PROGS).map((f) => bytesOf(join(PROGS, f)));
+  const started = Date.now();
+  let loaded = 0;
+  fc.assert(
+    fc.property(
+      fc.nat({ max: blobs.length - 1 }),
+      fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 4 }),
+      (which, edits) => {
+        const bytes = blobs[which]!.slice();
+        for (const [at, v] of edits) bytes[at % bytes.length] = v;
+        try {
+          loadVm(loadObject(bytes, 'fuzz'));
+          loaded++;
+        } catch (e) {
+          if (!isTsbpfError(e)) throw e;
+        }
+      },
+    ),
+    { numRuns: 800, seed: 77, interruptAfterTimeLimit: 8000, markInterruptAsFailure: false },
+  );
+  t.diagnostic(`${loaded} mutated objects still loaded, in ${Date.now() - started} ms`);
 });
 
 test('the committed fixtures rebuild byte for byte (when clang-19 is installed)', (t) => {

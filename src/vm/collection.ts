@@ -6,6 +6,7 @@
  * between the collection's programs are followed here.
  */
 import { TsbpfError } from '../errors.js';
+import { essentialName, isModifier, resolveCoreRelo, type Btf } from '../btf/index.js';
 import type { Instruction } from '../isa/index.js';
 import type { MapSpec, ObjectSpec, ProgramSpec, ProgTypeName } from '../object/index.js';
 import { MapType, PseudoSrc } from '../object/kinds.js';
@@ -41,6 +42,21 @@ export class VmLoadError extends TsbpfError {
   }
 }
 
+/**
+ * The types whose layout the vm presents exactly as the kernel's UAPI
+ * defines them (the hook contexts): a CO-RE relocation against one of them
+ * resolves to what clang compiled in. Any other type is kernel-internal and
+ * has no vm counterpart.
+ */
+export const VM_CORE_TYPES: ReadonlySet<string> = new Set(['xdp_md', '__sk_buff', 'pt_regs', 'bpf_sock', 'bpf_sock_tuple']);
+
+/** The root type a CO-RE record starts from, by essential name. */
+function coreRoot(btf: Btf, typeId: number): string {
+  let t = btf.get(typeId);
+  for (let n = 0; n < 32 && isModifier(t) && t.kind !== 'typedef'; n++) t = btf.get(t.type);
+  return essentialName(t.name);
+}
+
 /** The helpers a program type gets in the vm. */
 export function helpersFor(type: ProgTypeName): HelperRegistry {
   const reg = commonHelpers();
@@ -74,7 +90,11 @@ export class VmProgram {
   readonly id: number;
   readonly vm: Vm;
 
-  constructor(readonly spec: ProgramSpec, vm: Vm, id: number, private readonly budget: number) {
+  /**
+   * @param unsupported why this program cannot run in the vm (a CO-RE
+   *   relocation against a kernel type), or null; thrown by `run`.
+   */
+  constructor(readonly spec: ProgramSpec, vm: Vm, id: number, private readonly budget: number, readonly unsupported: TsbpfError | null = null) {
     this.name = spec.name;
     this.vm = vm;
     this.id = id;
@@ -86,6 +106,7 @@ export class VmProgram {
    * budget; `insns` sums every program run.
    */
   run(args: readonly bigint[], host: RunHost = { cpu: 0 }, packet: Region | null = null): RunResult & { program: string } {
+    if (this.unsupported) throw this.unsupported;
     let prog: VmProgram = this;
     let insns = 0;
     const h = host as HelperHost;
@@ -101,6 +122,7 @@ export class VmProgram {
         if (!(e instanceof RunExit) || e.reason !== 'tail_call') throw e;
         const t = e.data as TailCall;
         if (!(t.program instanceof VmProgram)) throw new VmLoadError(`tail call into ${t.program.name}, which is not a program of this collection`, { program: prog.name });
+        if (t.program.unsupported) throw t.program.unsupported;
         // The kernel charges nothing for the jump; what ran before it counts.
         insns += prog.vm.budget - prog.vm.budgetLeft;
         h.tailCalls = t.count;
@@ -128,14 +150,15 @@ export class VmCollection {
     for (const m of spec.maps.values()) this.maps.set(m.name, this.table.create(mapDesc(m)));
     let id = 1;
     for (const p of spec.programs.values()) {
-      const vm = new Vm(this.relocate(p), {
+      const { insns, unsupported } = this.core(p, this.relocate(p));
+      const vm = new Vm(insns, {
         engine: opts.engine ?? 'jit',
         budget: opts.budget,
         helpers: helpersFor(p.type),
         space: this.space,
         frames: this.frames,
       });
-      this.programs.set(p.name, new VmProgram(p, vm, id++, vm.budget));
+      this.programs.set(p.name, new VmProgram(p, vm, id++, vm.budget, unsupported));
     }
     for (const m of spec.maps.values()) this.initSlots(m);
   }
@@ -176,6 +199,38 @@ export class VmCollection {
       }
     }
     return insns;
+  }
+
+  /**
+   * Applies the program's CO-RE relocations against the types the vm knows.
+   * A relocation against any other type leaves the program loaded but
+   * unrunnable, with the reason `run` throws (like libbpf's poisoning).
+   */
+  private core(p: ProgramSpec, insns: Instruction[]): { insns: Instruction[]; unsupported: TsbpfError | null } {
+    const btf = this.spec.btf;
+    if (p.coreRelos.length === 0) return { insns, unsupported: null };
+    if (btf === null) return { insns, unsupported: new VmLoadError(`program ${p.name} has CO-RE relocations but the object has no BTF`, { program: p.name }) };
+    for (const r of p.coreRelos) {
+      const root = coreRoot(btf, r.typeId);
+      const at = insns[r.insn];
+      if (!VM_CORE_TYPES.has(root) || at === undefined) {
+        return {
+          insns,
+          unsupported: new VmLoadError(
+            `program ${p.name} cannot run in the vm: instruction ${r.insn} has a CO-RE relocation against ${root ? `"${root}"` : 'an anonymous type'}, ` +
+            `a kernel type the vm does not have (it knows ${[...VM_CORE_TYPES].join(', ')}); load it into the kernel instead`,
+            { program: p.name, insn: r.insn, type: root },
+          ),
+        };
+      }
+      try {
+        insns[r.insn] = resolveCoreRelo(btf, btf, r, at).insn;
+      } catch (e) {
+        if (e instanceof TsbpfError) return { insns, unsupported: e };
+        throw e;
+      }
+    }
+    return { insns, unsupported: null };
   }
 
   private initSlots(m: MapSpec): void {

@@ -17,3 +17,4 @@ CFLAGS=(-O2 -g -I"$ARCH_INC" -fdebug-prefix-map="$PWD"=. -fdebug-compilation-dir
 "$CLANG" "${CFLAGS[@]}" -target bpfel -c task.c -o task.o
 "$CLANG" "${CFLAGS[@]}" -target bpfel -c values.c -o values.el.o
 "$CLANG" "${CFLAGS[@]}" -target bpfeb -c values.c -o values.eb.o
+"$CLANG" "${CFLAGS[@]}" -target bpfel -c xdp_ctx.c -o xdp_ctx.o

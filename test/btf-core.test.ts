@@ -521,7 +521,7 @@ test('testdata/core/build.sh rebuilds the committed objects byte for byte (when 
     const r = spawnSync('bash', [join(dir, 'build.sh')], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, `build.sh failed: ${r.stderr}`);
     const objects = files.filter((f) => f.endsWith('.o'));
-    assert.equal(objects.length, 5);
+    assert.equal(objects.length, 6);
     for (const f of objects) assert.ok(readFileSync(join(dir, f)).equals(readFileSync(join(DIR, f))), `${f} differs from its rebuild`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -65,8 +65,9 @@ export function mapEntries(map: VmMap, spec: MapSpec, btf: Btf | null, events: r
   for (const key of map.keys()) {
     const fk = formatted(btf, spec.keyTypeId, key);
     if (map instanceof ProgArrayMap) {
+      // Empty slots are not elements (a lookup gives ENOENT), as bpftool shows them.
       const p = map.getProgram(new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true));
-      out.push({ key: toHex(key), value: p?.name ?? null, formatted: { key: fk, value: p?.name ?? null } });
+      if (p !== null) out.push({ key: toHex(key), value: p.name, formatted: { key: fk, value: p.name } });
     } else if (PERCPU.includes(map.type)) {
       const vals = map.lookupPerCpu(key) ?? [];
       out.push({

@@ -22,9 +22,22 @@ export function u32Bytes(n: number): Uint8Array {
   return b;
 }
 
-/** A string that identifies a key's bytes (a Map key). */
+/**
+ * A string that identifies a key's bytes (a Map key). Keys are hashed on
+ * every helper call, so the usual small sizes avoid `apply` and subarrays.
+ */
 export function keyString(b: Uint8Array): string {
+  const n = b.length;
+  if (n <= 16) {
+    // Two bytes per UTF-16 unit (plus the odd last byte): short strings, no
+    // array. One map's keys all have the same length, so this is one-to-one.
+    let s = '';
+    let k = 0;
+    for (; k + 1 < n; k += 2) s += String.fromCharCode(b[k]! | (b[k + 1]! << 8));
+    if (k < n) s += String.fromCharCode(b[k]!);
+    return s;
+  }
   let s = '';
-  for (let k = 0; k < b.length; k += 4096) s += String.fromCharCode.apply(null, b.subarray(k, k + 4096) as unknown as number[]);
+  for (let k = 0; k < n; k += 4096) s += String.fromCharCode.apply(null, b.subarray(k, k + 4096) as unknown as number[]);
   return s;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { assemble } from '../src/asm/index.js';
 import { Btf, type BtfType } from '../src/btf/index.js';
 import { TsbpfError } from '../src/errors.js';
@@ -19,7 +19,6 @@ import {
   mapInfo,
   parseCpuList,
   possibleCpus,
-  probeKernel,
   progInfo,
   progLoad,
   progTestRun,
@@ -30,22 +29,9 @@ import { MapFlag, MapType, UpdateFlag } from '../src/object/kinds.js';
 import { loadObject } from '../src/object/index.js';
 import type { MapSpec, ObjectSpec, ProgramSpec } from '../src/object/spec.js';
 import { readCapture } from '../src/pcap/index.js';
+import { u32 } from './support/bytes.js';
+import { needKernel, openFds } from './support/kernel.js';
 
-function needKernel(t: TestContext): boolean {
-  const p = probeKernel();
-  if (!p.usable) {
-    t.skip(`kernel eBPF not usable: ${p.reason}`);
-    return false;
-  }
-  return true;
-}
-
-const openFds = (): number => readdirSync('/proc/self/fd').length;
-const u32 = (n: number): Uint8Array => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n, true);
-  return b;
-};
 const u64 = (n: bigint): Uint8Array => {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, n, true);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { test, type TestContext } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { assemble } from '../src/asm/index.js';
 import { TsbpfError } from '../src/errors.js';
 import {
@@ -10,20 +10,11 @@ import {
   RingBufError,
   RingBufReader,
   pageSize,
-  probeKernel,
   progLoad,
   progTestRun,
 } from '../src/kernel/index.js';
 import { MapType } from '../src/object/kinds.js';
-
-function needKernel(t: TestContext): boolean {
-  const p = probeKernel();
-  if (!p.usable) {
-    t.skip(`kernel eBPF not usable: ${p.reason}`);
-    return false;
-  }
-  return true;
-}
+import { needKernel, openFds } from './support/kernel.js';
 
 const XDP_DROP = 1;
 const XDP_PASS = 2;
@@ -153,8 +144,6 @@ function randomOp(next: () => number, seq: number): Op {
 
 const bpfMapMappings = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('bpf-map')).length;
 const mapsLines = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').length;
-const openFds = (): number => readdirSync('/proc/self/fd').length;
-
 test('records come back in order, discarded ones skipped, positions advance by 8-byte-rounded records', (t) => {
   if (!needKernel(t)) return;
   const size = 4 * pageSize();

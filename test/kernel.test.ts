@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fstatSync, readlinkSync } from 'node:fs';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import * as op from '../src/isa/opcodes.js';
 import { type Instruction, insn } from '../src/isa/index.js';
 import {
@@ -13,16 +13,7 @@ import {
   progLoad,
   progTestRun,
 } from '../src/kernel/index.js';
-
-/** Skips (with the reason printed) unless bpf(2) is usable here. */
-function needKernel(t: TestContext): boolean {
-  const p = probeKernel();
-  if (!p.usable) {
-    t.skip(`kernel eBPF not usable: ${p.reason}`);
-    return false;
-  }
-  return true;
-}
+import { needKernel } from './support/kernel.js';
 
 const mov = (dst: number, imm: number): Instruction => insn(op.CLS_ALU64 | op.ALU_MOV | op.SRC_K, { dst, imm });
 const exit = (): Instruction => insn(op.OP_EXIT);

@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { insn, type Instruction } from '../src/isa/index.js';
 import * as O from '../src/isa/opcodes.js';
-import { probeKernel, progLoad, progTestRun } from '../src/kernel/index.js';
+import { progLoad, progTestRun } from '../src/kernel/index.js';
 import { runProgram } from '../src/vm/index.js';
+import { needKernel } from './support/kernel.js';
 
 const ETH = 14;
 const mov = (dst: number, imm: number): Instruction => insn(O.CLS_ALU64 | O.ALU_MOV | O.SRC_K, { dst, imm });
@@ -35,11 +36,7 @@ function body(loads: readonly Load[], final: number): Instruction[] {
 }
 
 test('LD_ABS and LD_IND agree with the kernel (socket filter test-run)', (t) => {
-  const probe = probeKernel();
-  if (!probe.usable) {
-    t.skip(`kernel eBPF not usable: ${probe.reason}`);
-    return;
-  }
+  if (!needKernel(t)) return;
   const PAYLOAD = 64;
   const arbLoad = fc.record({
     mode: fc.constantFrom<'abs' | 'ind'>('abs', 'ind'),

@@ -3,7 +3,7 @@
 // values, packet bytes and the final contents of every map must agree.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { loadObject, MapType, type MapSpec, type ObjectSpec } from '../src/object/index.js';
 import { readCapture } from '../src/pcap/index.js';
 import { loadVm, type VmCollection, type Engine } from '../src/vm/index.js';
@@ -12,11 +12,12 @@ import { ProgArrayMap, QueueStackMap, type VmMap } from '../src/vm/maps/index.js
 import { drainEvents } from '../src/cli/map-dump.js';
 import { entryPrograms } from '../src/cli/run-object.js';
 import * as kernel from '../src/kernel/index.js';
+import { hex } from './support/bytes.js';
+import { needKernel } from './support/kernel.js';
 
 const DIR = new URL('../../testdata/progs/', import.meta.url);
 const OBJECTS = readdirSync(DIR).filter((f) => f.endsWith('.o')).sort();
 const FRAMES = readCapture(new Uint8Array(readFileSync(new URL('../mixed.pcap', DIR)))).packets.map((p) => p.data);
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** What one run gives: r0 (32 bits, as the kernel reports it) and the frame after it. */
 interface Outcome { ret: number; packet: string }
@@ -131,15 +132,6 @@ function compare(name: string, a: { outcomes: Outcome[]; maps: MapState }, b: { 
     assert.deepEqual(a.outcomes[k], b.outcomes[k], `${name}: run ${k} differs (${what})`);
   }
   assert.deepEqual(a.maps, b.maps, `${name}: final maps differ (${what})`);
-}
-
-function needKernel(t: TestContext): boolean {
-  const p = kernel.probeKernel();
-  if (!p.usable) {
-    t.skip(`kernel eBPF not usable: ${p.reason}`);
-    return false;
-  }
-  return true;
 }
 
 test('the testdata objects are all here', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { CaptureError, readCapture, readPcap, readPcapng, writePcap, type Capture } from '../src/pcap/index.js';
 import { Pcapng, concat, pcapFile } from './support/capture-build.js';
 import { REPO_ROOT } from './support/conformance-data.js';
+import { needClang, rebuildElsewhere } from './support/rebuild.js';
 
 const TESTDATA = join(REPO_ROOT, 'testdata');
 const PROGS = join(TESTDATA, 'progs');
@@ -350,27 +351,16 @@ test('fuzz: mutated shipped files give a capture or a CaptureError', () => {
 // -------------------------------------------------- reproducible inputs ----
 
 test('testdata/progs/build.sh rebuilds every committed object byte for byte', (t) => {
-  const probe = spawnSync('clang-19', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    t.skip(`clang-19 is not available (${probe.error?.message ?? `exit ${probe.status}`}); the committed objects are not rebuilt`);
-    return;
-  }
+  if (!needClang(t)) return;
   const sources = readdirSync(PROGS).filter((f) => f.endsWith('.c')).sort();
   const objects = readdirSync(PROGS).filter((f) => f.endsWith('.o')).sort();
   assert.ok(sources.length >= 10, `${sources.length} programs`);
   assert.deepEqual(objects, sources.map((s) => s.replace(/\.c$/, '.o')), 'one committed object per source');
-  // Build a copy in another directory: the objects must not depend on the path.
-  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-progs-'));
-  try {
-    for (const f of [...sources, 'build.sh']) copyFileSync(join(PROGS, f), join(dir, f));
-    const r = spawnSync('bash', [join(dir, 'build.sh')], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, `build.sh failed: ${r.stderr}`);
+  rebuildElsewhere('progs', sources, (dir) => {
     for (const o of objects) {
       assert.ok(Buffer.compare(readFileSync(join(dir, o)), readFileSync(join(PROGS, o))) === 0, `${o} differs from the committed object`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('testdata/gen-pcap.mjs reproduces the committed captures', () => {

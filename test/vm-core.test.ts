@@ -4,18 +4,13 @@
 // vmlinux and must agree.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { isTsbpfError } from '../src/errors.js';
 import { loadObject } from '../src/object/index.js';
 import { loadVm } from '../src/vm/index.js';
 import { XdpHook, type RunFn } from '../src/vm/hooks/index.js';
-import { loadCollection, probeKernel, progTestRun } from '../src/kernel/index.js';
-
-function needKernel(t: TestContext): boolean {
-  const p = probeKernel();
-  if (!p.usable) t.skip(`kernel eBPF not usable: ${p.reason}`);
-  return p.usable;
-}
+import { loadCollection, progTestRun } from '../src/kernel/index.js';
+import { needKernel } from './support/kernel.js';
 
 const CORE = new URL('../../testdata/core/', import.meta.url);
 const spec = (f: string) => loadObject(new Uint8Array(readFileSync(new URL(f, CORE))), f.replace(/\.o$/, ''));

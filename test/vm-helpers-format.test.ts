@@ -1,12 +1,13 @@
 // The kernel's printf for BPF (src/vm/helpers/format.ts) and bpf_csum_diff, against outputs of the
 // real kernel: tables recorded on Linux 6.18, and the live kernel when bpf(2) is usable here.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { assemble } from '../src/asm/index.js';
-import { addressOf, bpfRaw, closeFd, probeKernel, progLoad, progTestRun } from '../src/kernel/index.js';
+import { addressOf, bpfRaw, closeFd, progLoad, progTestRun } from '../src/kernel/index.js';
 import { AddressSpace, ENGINES, Vm, stackFrames, type Engine, type RunHost } from '../src/vm/index.js';
 import { Errno, csumDiff } from '../src/vm/helpers/index.js';
+import { needKernel } from './support/kernel.js';
 
 type Arg = bigint | 'str' | 'ip' | 'null';
 /**
@@ -218,13 +219,6 @@ test('csum_diff is the ones\'-complement difference (reference computation)', ()
     return r >= 0 && r <= 0xffff && r % 0xffff === reference(from, to, seed);
   }), { numRuns: 500 });
 });
-
-/** Skips (with the reason printed) unless bpf(2) is usable here. */
-function needKernel(t: TestContext): boolean {
-  const p = probeKernel();
-  if (!p.usable) t.skip(`kernel eBPF not usable: ${p.reason}`);
-  return p.usable;
-}
 
 test('kernel: csum_diff on random buffers agrees with the vm', (t) => {
   if (!needKernel(t)) return;

@@ -3,11 +3,9 @@
 // through BPF_PROG_TEST_RUN and through the XDP, tc and socket filter hooks on
 // the same frames must return the same value and leave the same bytes. Then
 // what only the vm has: captures, redirect targets, tracepoints, uprobes.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { assemble } from '../src/asm/index.js';
 import { Btf } from '../src/btf/index.js';
@@ -16,18 +14,11 @@ import { AddressSpace, ENGINES, VmFault } from '../src/vm/index.js';
 import {
   HookError, SKB_MAX_FRAME, SocketFilterHook, TcHook, Tracepoints, UprobeHook, XDP_MAX_FRAME, XdpHook, type RunFn,
 } from '../src/vm/hooks/index.js';
-import { KernelError, ProgType, probeKernel, progLoad, progTestRun, type LoadedProgram } from '../src/kernel/index.js';
-import { HOOKS_DIR, Rng, SEED, concat, fixture, fixtureBtf, hex, randomFrame, randomSkbCtx, runner, skbCtxIn, skbCtxOut } from './support/hooks.js';
-
-/** Skips (with the reason printed) unless bpf(2) is usable here. */
-function needKernel(t: TestContext): boolean {
-  const p = probeKernel();
-  if (!p.usable) {
-    t.skip(`kernel eBPF not usable: ${p.reason}`);
-    return false;
-  }
-  return true;
-}
+import { KernelError, ProgType, progLoad, progTestRun, type LoadedProgram } from '../src/kernel/index.js';
+import { HOOKS_DIR, Rng, SEED, concat, fixture, fixtureBtf, randomFrame, randomSkbCtx, runner, skbCtxIn, skbCtxOut } from './support/hooks.js';
+import { hex } from './support/bytes.js';
+import { needKernel } from './support/kernel.js';
+import { needClang, rebuildElsewhere } from './support/rebuild.js';
 
 /** Loads `code` into the kernel, runs `body`, closes it. */
 function withProg<T>(type: number, code: Uint8Array | ReturnType<typeof assemble>, body: (p: LoadedProgram) => T): T {
@@ -633,24 +624,13 @@ test('uprobes: BPF_KPROBE-style C reads the arguments from pt_regs, the return p
 });
 
 test('testdata/hooks/build.sh rebuilds the committed objects byte for byte (when clang-19 is installed)', (t) => {
-  const probe = spawnSync('clang-19', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    t.skip(`clang-19 is not available (${probe.error?.message ?? `exit ${probe.status}`}); the committed objects are not rebuilt`);
-    return;
-  }
+  if (!needClang(t)) return;
   const sources = readdirSync(HOOKS_DIR).filter((f) => f.endsWith('.c')).sort();
   const objects = readdirSync(HOOKS_DIR).filter((f) => f.endsWith('.o')).sort();
   assert.deepEqual(objects, sources.map((f) => f.replace(/\.c$/, '.o')), 'one committed object per source');
-  // Built in another directory: the objects must not depend on the path.
-  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-hooks-'));
-  try {
-    for (const f of [...sources, 'build.sh']) copyFileSync(join(HOOKS_DIR, f), join(dir, f));
-    const r = spawnSync('bash', [join(dir, 'build.sh')], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, `build.sh failed: ${r.stderr}`);
+  rebuildElsewhere('hooks', sources, (dir) => {
     for (const o of objects) assert.ok(readFileSync(join(dir, o)).equals(readFileSync(join(HOOKS_DIR, o))), `${o} differs from the committed object`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('each hook\'s list of allowed helpers is what the kernel\'s verifier accepts; each packet helper is on its list', (t) => {

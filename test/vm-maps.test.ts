@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { MapFlag, MapType } from '../src/object/kinds.js';
 import { AddressSpace } from '../src/vm/address-space.js';
@@ -25,18 +25,13 @@ import {
   mapsIn,
 } from '../src/vm/maps/index.js';
 import type { MapSpec } from '../src/object/spec.js';
-import { probeKernel } from '../src/kernel/index.js';
 import * as K from './support/kernel-map-raw.js';
+import { hex, u32 } from './support/bytes.js';
+import { needKernel } from './support/kernel.js';
 
 // ------------------------------------------------------------------ helpers
 
-const u32 = (n: number): Uint8Array => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, n >>> 0, true);
-  return b;
-};
 const num = (b: Uint8Array | null): number | null => (b ? new DataView(b.buffer, b.byteOffset).getUint32(0, true) : null);
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function desc(d: Partial<MapDesc> & { type: number }): MapDesc {
   return { name: 'm', keySize: 4, valueSize: 4, maxEntries: 4, flags: 0, ...d };
@@ -88,15 +83,6 @@ function possibleCpus(): number {
   } catch {
     return 1;
   }
-}
-
-function needKernel(t: TestContext): boolean {
-  const p = probeKernel();
-  if (!p.usable) {
-    t.skip(`kernel eBPF not usable: ${p.reason}`);
-    return false;
-  }
-  return true;
 }
 
 // ------------------------------------------------------------------ creation

@@ -4,46 +4,26 @@
  */
 import { TsbpfError } from '../errors.js';
 import { BpfCommand } from './constants.js';
-import { KernelError } from './errors.js';
-import { addressOf, bpfRaw, closeFd } from './syscall.js';
+import { loadWithLog } from './log-buffer.js';
+import { OwnedFd } from './owned-fd.js';
+import { addressOf } from './syscall.js';
 
-const ENOSPC = 28;
-const EPERM = 1;
 /** `sizeof` the BTF_LOAD part of `bpf_attr` up to and including `btf_log_true_size`. */
 const BTF_LOAD_ATTR_SIZE = 32;
-const FAILURE_LOG_SIZE = 1 << 20;
-const MAX_LOG_SIZE = 1 << 28;
 const HEADER = 24;
 
 /** BTF loaded into the kernel: owns its fd. */
-export class LoadedBtf {
-  #fd: number;
+export class LoadedBtf extends OwnedFd {
   /** The kernel's log, empty unless a log level was requested. */
   readonly log: string;
 
   constructor(fd: number, log = '') {
-    this.#fd = fd;
+    super(fd);
     this.log = log;
   }
 
-  get fd(): number {
-    if (this.#fd < 0) throw new TsbpfError('ECLOSED', 'the BTF object has been closed', {});
-    return this.#fd;
-  }
-
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    closeFd(fd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected closedError(): TsbpfError {
+    return new TsbpfError('ECLOSED', 'the BTF object has been closed', {});
   }
 }
 
@@ -53,41 +33,15 @@ export interface BtfLoadOptions {
   logSize?: number;
 }
 
-const logText = (buf: Uint8Array): string => {
-  const end = buf.indexOf(0);
-  return new TextDecoder().decode(end < 0 ? buf : buf.subarray(0, end));
-};
-
 /** Loads a `.BTF` blob with BPF_BTF_LOAD; failures are `KernelError`s carrying the kernel's BTF log. */
 export function btfLoad(bytes: Uint8Array, opts: BtfLoadOptions = {}): LoadedBtf {
   const blob = bytes.slice();
   const attr = new Uint8Array(BTF_LOAD_ATTR_SIZE);
   const v = new DataView(attr.buffer);
-  const requested = opts.logLevel ?? 0;
-  let level = requested;
-  let size = level ? Math.max(opts.logSize ?? 1 << 16, 128) : 0;
-  for (;;) {
-    const log = new Uint8Array(size);
-    v.setBigUint64(0, addressOf(blob), true);
-    v.setBigUint64(8, addressOf(log), true);
-    v.setUint32(16, blob.byteLength, true);
-    v.setUint32(20, size, true);
-    v.setUint32(24, level, true);
-    v.setUint32(28, 0, true);
-    const ret = bpfRaw(BpfCommand.BPF_BTF_LOAD, attr);
-    if (ret >= 0) return new LoadedBtf(ret, level === requested ? logText(log) : '');
-    const errno = -ret;
-    if (errno === ENOSPC && level > 0 && size < MAX_LOG_SIZE) {
-      size = Math.min(MAX_LOG_SIZE, Math.max(size * 2, v.getUint32(28, true) + 1));
-      continue;
-    }
-    if (level === 0 && errno !== EPERM) {
-      level = 1;
-      size = FAILURE_LOG_SIZE;
-      continue;
-    }
-    throw new KernelError('BPF_BTF_LOAD', errno, logText(log));
-  }
+  v.setBigUint64(0, addressOf(blob), true);
+  v.setUint32(16, blob.byteLength, true);
+  const { fd, log } = loadWithLog(BpfCommand.BPF_BTF_LOAD, attr, { buf: 8, size: 20, level: 24, trueSize: 28 }, opts);
+  return new LoadedBtf(fd, log);
 }
 
 /**

@@ -17,7 +17,8 @@ import {
   resolveMapType,
   sanitizeObjectName,
 } from './map-create.js';
-import { addressOf, bpfRaw, closeFd } from './syscall.js';
+import { OwnedFd } from './owned-fd.js';
+import { addressOf, bpfRaw } from './syscall.js';
 import * as batch from './map-batch.js';
 
 const ENOENT = 2;
@@ -27,8 +28,7 @@ const ELEM_ATTR_SIZE = 32;
 export type MapValue = Uint8Array | readonly Uint8Array[];
 
 /** A map in the kernel. Close it with `close()`, or declare it with `using`. */
-export class KernelMap {
-  #fd: number;
+export class KernelMap extends OwnedFd {
   /** The name the kernel knows (sanitised). */
   readonly name: string;
   readonly type: number;
@@ -43,7 +43,7 @@ export class KernelMap {
   readonly withBtf: boolean;
 
   constructor(fd: number, def: MapDefinition, withBtf = false) {
-    this.#fd = fd;
+    super(fd);
     this.name = sanitizeObjectName(def.name ?? '');
     this.type = resolveMapType(def.type);
     this.keySize = def.keySize;
@@ -60,24 +60,8 @@ export class KernelMap {
     return new KernelMap(fd, def, withBtf);
   }
 
-  get fd(): number {
-    if (this.#fd < 0) throw new TsbpfError('ECLOSED', `map "${this.name}" has been closed`, { map: this.name });
-    return this.#fd;
-  }
-
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    closeFd(fd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected closedError(): TsbpfError {
+    return new TsbpfError('ECLOSED', `map "${this.name}" has been closed`, { map: this.name });
   }
 
   /** What the kernel says about the map (id, name, BTF ids...). */

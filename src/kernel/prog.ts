@@ -2,19 +2,15 @@ import { TsbpfError } from '../errors.js';
 import { type Instruction, encode } from '../isa/index.js';
 import { BpfCommand, ProgType, type ProgTypeName } from './constants.js';
 import { KernelError } from './errors.js';
-import { addressOf, bpfRaw, closeFd } from './syscall.js';
+import { loadWithLog } from './log-buffer.js';
+import { OwnedFd } from './owned-fd.js';
+import { addressOf, bpfRaw } from './syscall.js';
 
 const ENOSPC = 28;
-const EPERM = 1;
 /** `sizeof(union bpf_attr)` up to and including `log_true_size` (offset 140). */
 const PROG_LOAD_ATTR_SIZE = 144;
 /** `sizeof(union bpf_attr)` up to and including the test-run `batch_size` (offset 72). */
 const TEST_RUN_ATTR_SIZE = 76;
-/** The kernel refuses a log buffer larger than `UINT_MAX >> 2`; stop well before. */
-const MAX_LOG_SIZE = 1 << 28;
-const DEFAULT_LOG_SIZE = 1 << 16;
-/** Log size used to fetch the verifier's explanation after a failed load without log. */
-const FAILURE_LOG_SIZE = 1 << 20;
 
 export interface ProgLoadOptions {
   /** Program type number or name (`'XDP'`, `'SOCKET_FILTER'`, ...). */
@@ -86,38 +82,19 @@ function encodeRecords<T>(records: readonly T[], size: number, write: (v: DataVi
  * A program loaded into the kernel: it owns its file descriptor. Close it
  * with `close()`, or declare it with `using` to have it closed automatically.
  */
-export class LoadedProgram {
-  #fd: number;
+export class LoadedProgram extends OwnedFd {
   /** The verifier log, empty unless a log level was requested. */
   readonly log: string;
   readonly type: number;
 
   constructor(fd: number, log: string, type: number) {
-    this.#fd = fd;
+    super(fd);
     this.log = log;
     this.type = type;
   }
 
-  /** The file descriptor; throws once the program has been closed. */
-  get fd(): number {
-    if (this.#fd < 0) throw new TsbpfError('ECLOSED', 'the program has been closed', {});
-    return this.#fd;
-  }
-
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /** Closes the file descriptor. Closing twice does nothing. */
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    closeFd(fd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
+  protected closedError(): TsbpfError {
+    return new TsbpfError('ECLOSED', 'the program has been closed', {});
   }
 }
 
@@ -136,11 +113,6 @@ function nameBytes(name: string): Uint8Array {
 }
 
 const cString = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
-
-function logText(buf: Uint8Array): string {
-  const end = buf.indexOf(0);
-  return new TextDecoder().decode(end < 0 ? buf : buf.subarray(0, end));
-}
 
 /**
  * Loads a program with BPF_PROG_LOAD. On failure throws a `KernelError`
@@ -202,30 +174,8 @@ export function progLoad(opts: ProgLoadOptions): LoadedProgram {
   view.setUint32(108, opts.attachBtfId ?? 0, true);
   view.setUint32(112, opts.attachBtfObjFd ?? 0, true);
 
-  const requested = opts.logLevel ?? 0;
-  let level = requested;
-  let size = level ? Math.max(opts.logSize ?? DEFAULT_LOG_SIZE, 128) : 0;
-  for (;;) {
-    const log = new Uint8Array(size);
-    view.setUint32(24, level, true);
-    view.setUint32(28, size, true);
-    view.setBigUint64(32, addressOf(log), true);
-    view.setUint32(140, 0, true);
-    const ret = bpfRaw(BpfCommand.BPF_PROG_LOAD, attr);
-    if (ret >= 0) return new LoadedProgram(ret, level === requested ? logText(log) : '', type);
-    const errno = -ret;
-    if (errno === ENOSPC && level > 0 && size < MAX_LOG_SIZE) {
-      const trueSize = view.getUint32(140, true);
-      size = Math.min(MAX_LOG_SIZE, Math.max(size * 2, trueSize + 1));
-      continue;
-    }
-    if (level === 0 && errno !== EPERM) {
-      level = 1;
-      size = FAILURE_LOG_SIZE;
-      continue;
-    }
-    throw new KernelError('BPF_PROG_LOAD', errno, logText(log));
-  }
+  const { fd, log } = loadWithLog(BpfCommand.BPF_PROG_LOAD, attr, { level: 24, size: 28, buf: 32, trueSize: 140 }, opts);
+  return new LoadedProgram(fd, log, type);
 }
 
 export interface TestRunOptions {

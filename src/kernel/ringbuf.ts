@@ -15,15 +15,12 @@
  * Records are committed in reservation order, so reading stops at the first
  * one still busy (reserved and not yet submitted or discarded).
  */
-import { createRequire } from 'node:module';
 import { TsbpfError } from '../errors.js';
 import { MapType, mapTypeName } from '../object/kinds.js';
-import { KernelError, KernelUnavailableError } from './errors.js';
+import { KernelError } from './errors.js';
 import { mapInfo } from './info.js';
 import type { KernelMap } from './map.js';
-import { ffiUnavailable } from './syscall.js';
-
-type Koffi = typeof import('koffi');
+import { type Ffi, loadFfi } from './syscall.js';
 
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
@@ -45,7 +42,7 @@ export class RingBufError extends TsbpfError {
 }
 
 interface Mman {
-  koffi: Koffi;
+  koffi: Ffi['koffi'];
   mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
   munmap: (addr: unknown, len: number) => number;
   pageSize: number;
@@ -53,13 +50,10 @@ interface Mman {
 
 let mman: Mman | undefined;
 
-/** koffi and libc's mmap/munmap, loaded on first use (after the bpf(2) FFI is known to work). */
+/** libc's mmap/munmap, declared on first use through the bpf(2) FFI (syscall.ts). */
 function loadMman(): Mman {
   if (mman) return mman;
-  const problem = ffiUnavailable();
-  if (problem !== null) throw new KernelUnavailableError(problem);
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  const libc = koffi.load('libc.so.6');
+  const { koffi, libc } = loadFfi();
   const mmap = libc.func('void *mmap(void *, size_t, int, int, int, int64_t)') as Mman['mmap'];
   const munmap = libc.func('int munmap(void *, size_t)') as Mman['munmap'];
   const sysconf = libc.func('long sysconf(int)') as (name: number) => number | bigint;

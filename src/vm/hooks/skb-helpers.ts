@@ -77,6 +77,25 @@ function csumField(s: SkbState, r2: bigint): number {
   return s.data + off;
 }
 
+/**
+ * The new checksum of a csum helper, by the field size in flags' low 4 bits:
+ * 0 means `to` is a difference (and `from` must be 0), 2 and 4 replace a
+ * field of that many bytes (`replace2` says how for 2: l3 folds 16-bit
+ * words, l4 widens them to 32 bits as the kernel does); -1 means EINVAL.
+ */
+function replacedSum(sum: number, from: bigint, to: bigint, flags: bigint, replace2: typeof csumReplace2): number {
+  switch (Number(flags & F_HDR_FIELD_MASK)) {
+    case 0:
+      return from === 0n ? csumReplaceByDiff(sum, u32(to)) : -1;
+    case 2:
+      return replace2(sum, u32(from) & 0xffff, u32(to) & 0xffff);
+    case 4:
+      return csumReplace4(sum, u32(from), u32(to));
+    default:
+      return -1;
+  }
+}
+
 /** `bpf_l3_csum_replace(skb, offset, from, to, flags)` (10): flags' low 4 bits are the field size (0 = `to` is a diff). */
 function l3CsumReplace(env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
   const s = state(env, r1, 'l3_csum_replace');
@@ -84,22 +103,8 @@ function l3CsumReplace(env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: b
   const at = csumField(s, r2);
   if (at < 0) return err(-at);
   const v = env.space.view;
-  const sum = v.getUint16(at, true);
-  let next: number;
-  switch (Number(r5 & F_HDR_FIELD_MASK)) {
-    case 0:
-      if (r3 !== 0n) return err(EINVAL);
-      next = csumReplaceByDiff(sum, u32(r4));
-      break;
-    case 2:
-      next = csumReplace2(sum, u32(r3) & 0xffff, u32(r4) & 0xffff);
-      break;
-    case 4:
-      next = csumReplace4(sum, u32(r3), u32(r4));
-      break;
-    default:
-      return err(EINVAL);
-  }
+  const next = replacedSum(v.getUint16(at, true), r3, r4, r5, csumReplace2);
+  if (next < 0) return err(EINVAL);
   v.setUint16(at, next, true);
   return 0n;
 }
@@ -118,21 +123,8 @@ function l4CsumReplace(env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: b
   const sum = v.getUint16(at, true);
   const mangled0 = (r5 & F_MARK_MANGLED_0) !== 0n;
   if (mangled0 && (r5 & F_MARK_ENFORCE) === 0n && sum === 0) return 0n;
-  let next: number;
-  switch (Number(r5 & F_HDR_FIELD_MASK)) {
-    case 0:
-      if (r3 !== 0n) return err(EINVAL);
-      next = csumReplaceByDiff(sum, u32(r4));
-      break;
-    case 2:
-      next = csumReplace4(sum, u32(r3) & 0xffff, u32(r4) & 0xffff);
-      break;
-    case 4:
-      next = csumReplace4(sum, u32(r3), u32(r4));
-      break;
-    default:
-      return err(EINVAL);
-  }
+  let next = replacedSum(sum, r3, r4, r5, csumReplace4);
+  if (next < 0) return err(EINVAL);
   if (mangled0 && next === 0) next = 0xffff;
   v.setUint16(at, next, true);
   return 0n;

@@ -147,8 +147,6 @@ export function runner(hook: { space: AddressSpace; helpers(): HelperDef[] }, in
   return vmRunner(new Vm(prog, { space: hook.space, frames, helpers, engine }));
 }
 
-export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
 /** a ++ b */
 export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

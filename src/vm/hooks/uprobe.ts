@@ -13,6 +13,7 @@
  */
 import type { AddressSpace, Region } from '../address-space.js';
 import type { HelperDef, RunHost } from '../helpers.js';
+import type { TaskInfo } from '../helpers/index.js';
 import type { RunFn } from './common.js';
 import { TRACING_HELPERS } from './allowed.js';
 
@@ -52,6 +53,18 @@ export interface UprobeHookOptions {
 type AnyFunction = (this: unknown, ...args: never[]) => unknown;
 
 const utf8 = new TextEncoder();
+
+/**
+ * The task a probed JavaScript function runs in: this process where the
+ * runtime says who it is (Node), else none (the task helpers return -EINVAL).
+ * Read through `globalThis` so the hook stays usable in a browser.
+ */
+function currentTask(): TaskInfo | null {
+  const proc = (globalThis as { process?: { pid?: number; getuid?: () => number; getgid?: () => number; title?: string; argv0?: string } }).process;
+  if (proc === undefined || typeof proc.pid !== 'number') return null;
+  const comm = (proc.argv0 ?? proc.title ?? 'node').split('/').pop() ?? 'node';
+  return { pid: proc.pid, tgid: proc.pid, uid: proc.getuid?.() ?? 0, gid: proc.getgid?.() ?? 0, comm: comm.slice(0, 15) };
+}
 
 /** Uprobes on the JavaScript functions of one address space. */
 export class UprobeHook {
@@ -105,7 +118,7 @@ export class UprobeHook {
     v.setBigUint64(c + PtRegs.cs, USER_CS, true);
     v.setBigUint64(c + PtRegs.eflags, USER_EFLAGS, true);
     v.setBigUint64(c + PtRegs.ss, USER_SS, true);
-    const host: RunHost = { ...opts.host, cpu: opts.cpu ?? 0 };
+    const host: RunHost = { task: currentTask(), ...opts.host, cpu: opts.cpu ?? 0 };
     return run([BigInt(c)], host);
   }
 

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { assemble } from '../src/asm/index.js';
 import { Btf } from '../src/btf/index.js';
 import { readPcap } from '../src/pcap/index.js';
-import { AddressSpace, ENGINES, VmFault } from '../src/vm/index.js';
+import { AddressSpace, ENGINES, Vm, VmFault, stackFrames } from '../src/vm/index.js';
+import { commonHelpers } from '../src/vm/helpers/index.js';
 import {
   HookError, SKB_MAX_FRAME, SocketFilterHook, TcHook, Tracepoints, UprobeHook, XDP_MAX_FRAME, XdpHook, type RunFn,
 } from '../src/vm/hooks/index.js';
@@ -659,4 +660,14 @@ test('each hook\'s list of allowed helpers is what the kernel\'s verifier accept
     }
     assert.deepEqual(accepted, [...allowed], `${type}: the verifier accepts calls to these helper ids`);
   }
+});
+
+test('uprobes on JS functions run as this process: the task helpers see its pid and comm', () => {
+  const space = new AddressSpace();
+  const vm = new Vm(assemble('call 14\nr0 >>= 32\nexit'), { space, frames: stackFrames(space), helpers: commonHelpers() });
+  const hook = new UprobeHook(space);
+  let tgid = -1n;
+  const add = hook.attachUprobe((a: number, b: number) => a + b, { entry: (args, host) => { vm.host = host; tgid = vm.run({ args }).r0; return tgid; } });
+  assert.equal(add(2, 3), 5);
+  assert.equal(tgid, BigInt(process.pid));
 });

@@ -78,14 +78,19 @@ export class AddressSpace {
   find(addr: number, size: number, write: boolean): Region | null {
     const l = this.last;
     if (l !== null && addr >= l.start && addr + size <= l.end && l.active && (l.writable || !write)) return l;
-    for (const r of this.regions) {
-      if (r.active && addr >= r.start && addr + size <= r.end) {
-        if (write && !r.writable) return null;
-        this.last = r;
-        return r;
-      }
+    // Regions are allocated upwards and never overlap: binary search the
+    // last one starting at or below addr.
+    const rs = this.regions;
+    let lo = 0, hi = rs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (rs[mid]!.start <= addr) lo = mid; else hi = mid - 1;
     }
-    return null;
+    const r = rs[lo];
+    if (r === undefined || !r.active || addr < r.start || addr + size > r.end) return null;
+    if (write && !r.writable) return null;
+    this.last = r;
+    return r;
   }
 
   /** The active region closest to `addr`, for error messages. */

@@ -66,13 +66,13 @@ export class ArrayMap extends VmMap {
 
   override lookup(key: BytesArg, cpu = 0): number {
     const c = this.cpuIndex(cpu);
-    const i = u32At(this.bytesArg(key, 4, 'lookup key'));
+    const i = u32At(this.bytesView(key, 4, 'lookup key'));
     return i < this.maxEntries ? this.valueAddress(i, c) : 0;
   }
 
   override lookupOnCpu(key: BytesArg, cpu: number): number {
     if (!this.percpu || !Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus) return 0;
-    const i = u32At(this.bytesArg(key, 4, 'lookup key'));
+    const i = u32At(this.bytesView(key, 4, 'lookup key'));
     return i < this.maxEntries ? this.valueAddress(i, cpu) : 0;
   }
 
@@ -102,7 +102,7 @@ export class ArrayMap extends VmMap {
   }
 
   override delete(key: BytesArg): number {
-    this.bytesArg(key, 4, 'delete key');
+    this.bytesView(key, 4, 'delete key');
     return -Errno.EINVAL;
   }
 

@@ -73,7 +73,7 @@ export class BloomFilterMap extends VmMap {
 
   /** Tests the value at `value` (an input, unlike a queue's peek). */
   override peek(value: Addr): number {
-    return this.has(this.bytesArg(value, this.valueSize, 'peek value')) ? 0 : -Errno.ENOENT;
+    return this.has(this.bytesView(value, this.valueSize, 'peek value')) ? 0 : -Errno.ENOENT;
   }
 
   override pop(_dst: Addr): number {

@@ -148,7 +148,7 @@ export class HashMap extends VmMap {
 
   override lookup(key: BytesArg, cpu = 0): number {
     const c = this.cpuIndex(cpu);
-    const e = this.index.get(keyString(this.bytesArg(key, this.keySize, 'lookup key')));
+    const e = this.index.get(keyString(this.bytesView(key, this.keySize, 'lookup key')));
     if (!e) return 0;
     this.touch(e);
     return this.valueAddr(e, c);
@@ -156,7 +156,7 @@ export class HashMap extends VmMap {
 
   override lookupOnCpu(key: BytesArg, cpu: number): number {
     if (!this.percpu || !Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus) return 0;
-    const e = this.index.get(keyString(this.bytesArg(key, this.keySize, 'lookup key')));
+    const e = this.index.get(keyString(this.bytesView(key, this.keySize, 'lookup key')));
     if (!e) return 0;
     this.touch(e);
     return this.valueAddr(e, cpu);
@@ -172,7 +172,7 @@ export class HashMap extends VmMap {
 
   override delete(key: BytesArg): number {
     if (!this.progCanWrite()) return -Errno.EACCES;
-    const e = this.index.get(keyString(this.bytesArg(key, this.keySize, 'delete key')));
+    const e = this.index.get(keyString(this.bytesView(key, this.keySize, 'delete key')));
     if (!e) return -Errno.ENOENT;
     this.remove(e);
     return 0;

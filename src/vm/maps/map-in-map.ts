@@ -69,7 +69,7 @@ export class ArrayOfMapsMap extends FdArray<VmMap> {
   }
 
   override lookup(key: BytesArg): number {
-    const m = this.slot(u32At(this.bytesArg(key, 4, 'lookup key')));
+    const m = this.slot(u32At(this.bytesView(key, 4, 'lookup key')));
     return m ? m.handle : 0;
   }
 
@@ -132,7 +132,7 @@ export class HashOfMapsMap extends VmMap {
   }
 
   override lookup(key: BytesArg): number {
-    const s = this.slots.get(keyString(this.bytesArg(key, this.keySize, 'lookup key')));
+    const s = this.slots.get(keyString(this.bytesView(key, this.keySize, 'lookup key')));
     return s ? s.map.handle : 0;
   }
 

@@ -348,6 +348,15 @@ export abstract class VmMap {
     });
   }
   /** Bytes of a program-side argument: read from the address space (checked), or given. */
+  /**
+   * Like `bytesArg`, but a view into the address space instead of a copy:
+   * for keys that are only read during the call (lookups, deletes).
+   */
+  protected bytesView(arg: BytesArg, size: number, what: string): Uint8Array {
+    if (arg instanceof Uint8Array) return this.bytesArg(arg, size, what);
+    const addr = this.addr(arg, size, false, what);
+    return this.space.u8.subarray(addr, addr + size);
+  }
   protected bytesArg(arg: BytesArg, size: number, what: string): Uint8Array {
     if (arg instanceof Uint8Array) {
       if (arg.length !== size) throw this.error('EINVAL', what, `expected ${size} bytes, got ${arg.length}`);

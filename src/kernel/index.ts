@@ -55,3 +55,57 @@ export {
   RINGBUF_HDR_SIZE,
   pageSize,
 } from './ringbuf.js';
+export { Link, LinkType, linkTypeName, type LinkInfo, type LinkOptions } from './link.js';
+export {
+  attachXdp,
+  attachTcx,
+  attachTc,
+  attachSocketFilter,
+  XdpFlag,
+  type XdpMode,
+  type XdpAttachOptions,
+  type TcDirection,
+  type TcxAttachOptions,
+  type TcAttachOptions,
+  type NetAttachOptions,
+  type NetAttachVia,
+  type SocketRef,
+} from './attach-net.js';
+export { ifIndex, inNetns, netnsPath, NetDeviceError, type NetInterface } from './netns.js';
+export { AttachError, KprobeUnavailableError } from './attach-error.js';
+export {
+  attachTracepoint,
+  attachRawTracepoint,
+  attachTracing,
+  attachUprobe,
+  attachKprobe,
+  pmuType,
+  pmuRetprobeBit,
+  EVENT_SOURCES,
+  type TracepointOptions,
+  type RawTracepointOptions,
+  type TracingOptions,
+  type UprobeOptions,
+  type KprobeOptions,
+} from './attach-trace.js';
+export {
+  attachPerfEvent,
+  attachPerfEventFd,
+  perfEventOpen,
+  perfIoctl,
+  encodePerfEventAttr,
+  onlineCpus,
+  PerfType,
+  SoftwareEvent,
+  PERF_EVENT_IOC_ENABLE,
+  PERF_EVENT_IOC_DISABLE,
+  PERF_EVENT_IOC_SET_BPF,
+  type SoftwareEventName,
+  type PerfEventAttr,
+  type PerfEventOptions,
+  type PerfAttachOptions,
+} from './perf-event.js';
+export { attachIter, openIter, IterReader, type IterOptions } from './iter.js';
+export { autoAttach, attachBySection, type AutoAttachOptions, type ProgramSource } from './auto-attach.js';
+export { tracefs, releaseTracefs, tracefsMounts, Tracefs, TRACEFS_DEFAULT, type TracefsOptions } from './tracefs.js';
+export { resolveUprobe, findBinary, type UprobeTarget } from './uprobe-resolve.js';

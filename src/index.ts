@@ -10,5 +10,5 @@ export * from './vm/index.js';
 export * as maps from './vm/maps/index.js';
 export * as hooks from './vm/hooks/index.js';
 export * as helpers from './vm/helpers/index.js';
-export * from './api/index.js';
+export * from './api/node.js';
 export * from './kernel/index.js';

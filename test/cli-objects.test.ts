@@ -119,3 +119,22 @@ test('gen skeleton prints a module that embeds the object', async () => {
   assert.match(r.stdout, /readonly proto_stats: TypedMap<ProtoKey, ProtoCounts>;/);
   assert.equal((await tsbpf(['gen', 'nonsense'])).code, 2);
 });
+
+test('run --backend kernel --json gives the vm\'s programs and maps (xdp_firewall.o), with printk not captured', async (t) => {
+  const { needKernel } = await import('./support/kernel.js');
+  if (!needKernel(t)) return;
+  const vm = await tsbpf(['run', `${PROGS}/xdp_firewall.o`, '--pcap', PCAP, '--json']);
+  const kernel = await tsbpf(['run', `${PROGS}/xdp_firewall.o`, '--pcap', PCAP, '--json', '--backend', 'kernel']);
+  assert.equal(kernel.code, 0, kernel.stderr);
+  const v = JSON.parse(vm.stdout) as Record<string, unknown>;
+  const k = JSON.parse(kernel.stdout) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(k).sort(), ['maps', 'printk', 'programs']);
+  assert.deepEqual(k['programs'], v['programs']);
+  assert.deepEqual(k['maps'], v['maps']);
+  assert.deepEqual(k['printk'], []);
+  assert.match(kernel.stderr, /not captured/);
+  const bad = await tsbpf(['run', `${PROGS}/xdp_firewall.o`, '--pcap', PCAP, '--backend', 'kernel', '--engine', 'interp']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--engine is an option of the vm backend/);
+  assert.equal((await tsbpf(['run', `${PROGS}/xdp_firewall.o`, '--pcap', PCAP, '--backend', 'gpu'])).code, 2);
+});

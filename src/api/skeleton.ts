@@ -1,16 +1,19 @@
 /**
  * The runtime of generated skeletons (`tsbpf gen skeleton`): an embedded
- * object loaded into a backend, with typed maps, typed global variables
- * (editable before load for `.rodata`, as libbpf skeletons allow) and the
- * programs by name.
+ * object loaded into a backend (the vm unless `backend: 'kernel'`), with
+ * typed maps, typed global variables (editable before load for `.rodata`,
+ * as libbpf skeletons allow) and the programs by name.
  */
 import { decodeValue, encodeValue, type BtfInput, type BtfValue } from '../btf/index.js';
 import { TsbpfError } from '../errors.js';
-import { loadObject, MapType, type ObjectSpec } from '../object/index.js';
-import { loadVm, type VmCollection, type VmLoadOptions, type VmProgram } from '../vm/index.js';
-import { TypedMap, vmRawMap } from './typed-map.js';
+import { loadObject, type ObjectSpec } from '../object/index.js';
+import type { VmCollection, VmProgram } from '../vm/index.js';
+import { load, type BackendName, type Collection, type LoadOptions } from './collection.js';
+import { VmBackendCollection } from './backend-vm.js';
+import { TypedMap } from './typed-map.js';
 
-export interface SkeletonOptions extends VmLoadOptions {
+/** Load options (`backend`, and the vm's or the kernel's) plus initial global values. */
+export interface SkeletonOptions extends LoadOptions {
   /**
    * Initial values of global variables by section key (`rodata`, `data`,
    * `bss`, `data_foo` for `.data.foo`...), written into the spec before load.
@@ -23,16 +26,26 @@ export function sectionKey(section: string): string {
   return section.replace(/^\./, '').replace(/[^A-Za-z0-9_]/g, '_');
 }
 
-export interface Skeleton<M, G, P extends string> {
+export interface Skeleton<M, G, P extends string> extends Disposable {
   readonly spec: ObjectSpec;
-  readonly collection: VmCollection;
+  readonly backend: BackendName;
+  /** The object as loaded, through the interface both backends share (maps, `testRun`). */
+  readonly loaded: Collection;
+  /** The typed maps, on either backend. */
   readonly maps: M;
   /** Global variables by section key, read from the maps each time. */
   readonly globals: G;
+  /** vm backend only: the vm collection (address space, hooks). Throws `EBACKEND` on the kernel. */
+  readonly collection: VmCollection;
+  /** vm backend only: the vm programs. Throws `EBACKEND` on the kernel; use `loaded.program(name)` on both. */
   readonly programs: Record<P, VmProgram>;
+  /** Frees what the backend holds (the kernel's fds). */
+  close(): void;
 }
 
-const PERCPU: readonly number[] = [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH];
+function vmOnly(what: string): never {
+  throw new TsbpfError('EBACKEND', `skeleton.${what} is the vm's; this skeleton is loaded into the kernel (use skeleton.loaded)`, { backend: 'kernel' });
+}
 
 function fromBase64(s: string): Uint8Array {
   const bin = atob(s);
@@ -53,26 +66,41 @@ export function openSkeleton<M, G, P extends string>(object: string, name: strin
     const current = decodeValue(btf, sec.id, m.data) as Record<string, BtfValue>;
     m.data = encodeValue(btf, sec.id, { ...current, ...values } as BtfInput);
   }
-  const collection = loadVm(spec, opts);
+  const loaded = load(spec, opts);
   const maps: Record<string, unknown> = {};
   const globals: Record<string, unknown> = {};
   for (const [mapName, ms] of spec.maps) {
-    const vm = collection.maps.get(mapName)!;
+    const m = loaded.map(mapName);
     if (ms.data !== null) {
       const sec = btf?.find(ms.section, 'datasec');
       Object.defineProperty(globals, sectionKey(ms.section), {
         enumerable: true,
         get: () => {
-          const v = vm.lookupValue(new Uint8Array(4))!;
+          const v = m.lookup(new Uint8Array(4))!;
           return btf && sec ? decodeValue(btf, sec.id, v) : v;
         },
       });
       continue;
     }
-    maps[mapName] = new TypedMap(vmRawMap(vm), btf, {
-      name: mapName, keySize: ms.keySize, valueSize: ms.valueSize, keyType: ms.keyTypeId, valueType: ms.valueTypeId, perCpu: PERCPU.includes(ms.type),
+    maps[mapName] = new TypedMap(m, btf, {
+      name: mapName, keySize: ms.keySize, valueSize: ms.valueSize, keyType: ms.keyTypeId, valueType: ms.valueTypeId, perCpu: m.perCpu,
     });
   }
-  const programs = Object.fromEntries(collection.programs) as Record<P, VmProgram>;
-  return { spec, collection, maps: maps as M, globals: globals as G, programs };
+  const vm = loaded instanceof VmBackendCollection ? loaded.native : null;
+  const programs = vm ? (Object.fromEntries(vm.programs) as Record<P, VmProgram>) : null;
+  return {
+    spec,
+    backend: loaded.backend,
+    loaded,
+    maps: maps as M,
+    globals: globals as G,
+    get collection(): VmCollection {
+      return vm ?? vmOnly('collection');
+    },
+    get programs(): Record<P, VmProgram> {
+      return programs ?? vmOnly('programs');
+    },
+    close: () => loaded.close(),
+    [Symbol.dispose]: () => loaded.close(),
+  };
 }

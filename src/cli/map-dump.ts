@@ -5,6 +5,7 @@
 import { decodeValue, toJson, type Btf } from '../btf/index.js';
 import { MapType, type MapSpec } from '../object/index.js';
 import { ProgArrayMap, QueueStackMap, RingBufMap, PerfEventArrayMap, type VmMap } from '../vm/maps/index.js';
+import type { CollectionMap } from '../api/index.js';
 import { toHex } from './hex.js';
 
 /** One element: `{key, value, formatted}`; percpu maps give `values`; event and queue maps only `value`. */
@@ -77,6 +78,38 @@ export function mapEntries(map: VmMap, spec: MapSpec, btf: Btf | null, events: r
       });
     } else {
       const v = map.lookupValue(key);
+      if (v === null) continue;
+      out.push({ key: toHex(key), value: toHex(v), formatted: { key: fk, value: formatted(btf, vt, v) } });
+    }
+  }
+  return out;
+}
+
+/**
+ * `mapEntries` for a map of a loaded collection, on either backend (the
+ * same entries for the same contents). `events` are the ring buffer or perf
+ * records read during the runs.
+ */
+export function collectionMapEntries(map: CollectionMap, spec: MapSpec, btf: Btf | null, events: readonly Uint8Array[] = []): MapEntryJson[] {
+  if (map.type === MapType.BLOOM_FILTER) return [];
+  if (map.type === MapType.RINGBUF || map.type === MapType.PERF_EVENT_ARRAY) return [...events, ...map.events()].map((r) => ({ value: toHex(r) }));
+  if (map.type === MapType.QUEUE || map.type === MapType.STACK) return map.values().map((v) => ({ value: toHex(v) }));
+  const vt = valueType(spec, btf);
+  const out: MapEntryJson[] = [];
+  for (const key of map.keys()) {
+    const fk = formatted(btf, spec.keyTypeId, key);
+    if (map.type === MapType.PROG_ARRAY) {
+      const name = map.program(new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true));
+      if (name !== null) out.push({ key: toHex(key), value: name, formatted: { key: fk, value: name } });
+    } else if (map.perCpu) {
+      const vals = map.lookupPerCpu(key) ?? [];
+      out.push({
+        key: toHex(key),
+        values: vals.map((v, cpu) => ({ cpu, value: toHex(v) })),
+        formatted: { key: fk, values: vals.map((v, cpu) => ({ cpu, value: formatted(btf, vt, v) })) },
+      });
+    } else {
+      const v = map.lookup(key);
       if (v === null) continue;
       out.push({ key: toHex(key), value: toHex(v), formatted: { key: fk, value: formatted(btf, vt, v) } });
     }

@@ -1,44 +1,67 @@
 /**
  * `tsbpf run OBJ.o --pcap IN.pcap`: every packet program of an object runs on
- * every frame of a capture in the vm, each on the original frame; then the
- * action counts, run statistics, map contents and printk lines.
+ * every frame of a capture, each on the original frame, through the
+ * collection API's test-run (`--backend vm`, the default, or `kernel`:
+ * BPF_PROG_TEST_RUN in the running kernel); then the action counts, run
+ * statistics, map contents and printk lines.
  */
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { loadObject, mapTypeName, type ObjectSpec } from '../object/index.js';
+import { load, BACKENDS, type BackendName, type Collection, type CollectionProgram, type TestRunOutput } from '../api/node.js';
+import { loadObject, mapTypeName, MapType, type ObjectSpec, type ProgTypeName } from '../object/index.js';
 import { readCapture, writePcap, LINKTYPE_ETHERNET } from '../pcap/index.js';
-import { loadVm, VmFault, type VmCollection, type VmProgram, type Engine, ENGINES } from '../vm/index.js';
-import { SocketFilterHook, TcHook, XdpHook, type RunFn } from '../vm/hooks/index.js';
+import { VmFault, type Engine, ENGINES } from '../vm/index.js';
+import { tcActionName, xdpActionName, XdpAction } from '../vm/hooks/index.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
 import { readInput } from './input.js';
 import { objectName } from './inspect.js';
-import { drainEvents, mapEntries, mapText, type MapEntryJson } from './map-dump.js';
+import { collectionMapEntries, mapText, type MapEntryJson } from './map-dump.js';
 import { EXIT_FAULT, EXIT_OK, reportError, errorJson } from './report.js';
 
 export const RUN_OBJECT_USAGE = `usage: tsbpf run OBJ.o --pcap IN.pcap [--prog NAME] [--out OUT.pcap] [--json]
-                  [--engine jit|interp] [--cpus N] [--budget N]
+                  [--backend vm|kernel] [--engine jit|interp] [--cpus N] [--budget N]
 
-Loads a BPF object into the vm and runs its packet programs (XDP, tc,
-socket filter) on every frame of IN.pcap (pcap or pcapng, Ethernet), or only
---prog NAME. Each program sees the original frame; maps are shared. Programs
-an object puts in a prog_array only run as tail-call targets. Frames are
-spread over --cpus virtual CPUs (default 1) in turn. --out writes the frames
-XDP programs sent (XDP_TX, XDP_REDIRECT) as pcap.
+Loads a BPF object and runs its packet programs (XDP, tc, socket filter) on
+every frame of IN.pcap (pcap or pcapng, Ethernet), or only --prog NAME, as
+BPF_PROG_TEST_RUN does. Each program sees the original frame; maps are
+shared. Programs an object puts in a prog_array only run as tail-call
+targets. --out writes the frames XDP programs sent (XDP_TX, XDP_REDIRECT) as
+pcap.
+
+--backend vm (the default) runs in the vm: frames are spread over --cpus
+virtual CPUs (default 1) in turn; --engine and --budget choose how it runs.
+--backend kernel loads the object into the running Linux kernel (root, bpf(2))
+and test-runs each frame there; --engine, --cpus and --budget do not apply.
+The kernel writes bpf_printk lines to its trace buffer (see
+/sys/kernel/tracing/trace): they are not captured, and "printk" stays empty.
 
 --json prints one object:
   {"programs": {NAME: {"runs": N, "actions": {ACTION: N}}},
    "maps": {NAME: [ENTRY]}, "printk": [{"prog", "packet", "text"}]}`;
 
 interface Runner {
-  readonly prog: VmProgram;
-  readonly run: (frame: Uint8Array, cpu: number) => string;
+  readonly prog: CollectionProgram;
   readonly actions: Map<string, number>;
-  /** Instructions executed over all runs (tail calls included). */
-  readonly stats: { insns: number };
   runs: number;
   ns: bigint;
+  /** Instructions executed over all runs, tail calls included (the vm counts them; the kernel does not say). */
+  insns: number | null;
 }
 
-const VALUED = ['--pcap', '--prog', '--out', '--engine', '--cpus', '--budget', '--mem', '--repeat', '--syntax'];
+/** A `struct xdp_md` given in: no metadata, the whole frame linear. */
+function xdpCtx(len: number): Uint8Array {
+  const ctx = new Uint8Array(24);
+  new DataView(ctx.buffer).setUint32(4, len, true);
+  return ctx;
+}
+
+/** The symbolic action of a program type's return value, as the JSON contract names it. */
+function actionName(type: ProgTypeName, retval: number): string {
+  if (type === 'XDP') return xdpActionName(retval);
+  if (type === 'SOCKET_FILTER') return retval === 0 ? 'drop' : 'accept';
+  return tcActionName(retval | 0);
+}
+
+const VALUED = ['--pcap', '--prog', '--out', '--backend', '--engine', '--cpus', '--budget', '--mem', '--repeat', '--syntax'];
 
 /** True when `run`'s file is an ELF object (or --pcap is given): the object runner takes it. */
 export function isObjectRun(argv: readonly string[]): boolean {
@@ -68,36 +91,20 @@ export function entryPrograms(spec: ObjectSpec): string[] {
     .map((p) => p.name);
 }
 
-function runnerFor(col: VmCollection, prog: VmProgram, printk: Array<{ prog: string; packet: number; text: string }>, packetNo: () => number, sent: XdpHook[]): Runner {
-  const stats = { insns: 0 };
-  const runFn = (cpu: number): RunFn => (args, host, packet) => {
-    const r = prog.run(args, { ...col.host(prog.name, cpu), ...host, printk: (text: string) => printk.push({ prog: prog.name, packet: packetNo(), text }) }, packet ?? null);
-    stats.insns += r.insns;
-    return r.r0;
-  };
-  const runner = (run: Runner['run']): Runner => ({ prog, run, actions: new Map(), stats, runs: 0, ns: 0n });
-  const type = prog.spec.type;
-  if (type === 'XDP') {
-    const hook = new XdpHook(col.space);
-    sent.push(hook);
-    return runner((frame, cpu) => hook.run(frame, runFn(cpu), { cpu }).actionName);
-  }
-  if (type === 'SOCKET_FILTER') {
-    const hook = new SocketFilterHook(col.space);
-    return runner((frame, cpu) => hook.run(frame, runFn(cpu), { cpu }).verdict);
-  }
-  const hook = new TcHook(col.space);
-  return runner((frame, cpu) => hook.run(frame, runFn(cpu), { cpu }).actionName);
-}
-
 export async function cmdRunObject(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json');
+  let col: Collection | null = null;
   try {
-    const p = parseArgs(argv, ['--pcap', '--prog', '--out', '--engine', '--cpus', '--budget'], ['--json', '--help']);
+    const p = parseArgs(argv, ['--pcap', '--prog', '--out', '--backend', '--engine', '--cpus', '--budget'], ['--json', '--help']);
     if (p.flags.has('--help')) { process.stdout.write(RUN_OBJECT_USAGE + '\n'); return EXIT_OK; }
     if (p.positionals.length !== 1) throw new UsageError(`run takes one object file\n${RUN_OBJECT_USAGE}`);
     const pcapPath = p.flags.get('--pcap');
     if (typeof pcapPath !== 'string') throw new UsageError(`running an object needs --pcap IN.pcap\n${RUN_OBJECT_USAGE}`);
+    const backend = (p.flags.get('--backend') ?? 'vm') as BackendName;
+    if (!BACKENDS.includes(backend)) throw new UsageError(`unknown backend ${String(backend)} (available: ${BACKENDS.join(', ')})`);
+    if (backend === 'kernel') {
+      for (const f of ['--engine', '--cpus', '--budget']) if (p.flags.has(f)) throw new UsageError(`${f} is an option of the vm backend, not of --backend kernel`);
+    }
     const engine = (p.flags.get('--engine') ?? 'jit') as Engine;
     if (!(ENGINES as readonly string[]).includes(engine)) throw new UsageError(`unknown engine ${engine} (available: ${ENGINES.join(', ')})`);
     const cpus = intFlag(p, '--cpus', 1);
@@ -116,22 +123,31 @@ export async function cmdRunObject(argv: readonly string[]): Promise<number> {
     }
     if (names.length === 0) throw new UsageError(`${path} has no packet programs to run`);
 
-    const col = loadVm(spec, { engine, cpus, budget });
     const printk: Array<{ prog: string; packet: number; text: string }> = [];
-    const events = new Map<string, Uint8Array[]>();
     let packetNo = 0;
-    const xdpHooks: XdpHook[] = [];
-    const runners = names.map((n) => runnerFor(col, col.programs.get(n)!, printk, () => packetNo, xdpHooks));
+    col = load(spec, backend === 'kernel'
+      ? { backend }
+      : { backend, engine, cpus, budget, printk: (text, prog) => { printk.push({ prog, packet: packetNo, text }); } });
+    const loaded = col;
+    const runners: Runner[] = names.map((n) => ({ prog: loaded.program(n), actions: new Map(), runs: 0, ns: 0n, insns: backend === 'vm' ? 0 : null }));
+    // A consumer reads ring buffers (and, in the vm, perf buffers) as events arrive.
+    const eventMaps = [...col.maps.values()].filter((m) => m.type === MapType.RINGBUF || (backend === 'vm' && m.type === MapType.PERF_EVENT_ARRAY));
+    const events = new Map<string, Uint8Array[]>();
+    const sent: Array<{ data: Uint8Array; tsNs: bigint }> = [];
+    const outPath = p.flags.get('--out');
+    const wantOut = typeof outPath === 'string';
     const total = capture.packets.length;
     const progress = total >= 10_000 && process.stderr.isTTY === true;
     for (const [k, pkt] of capture.packets.entries()) {
       packetNo = k;
-      const cpu = k % cpus;
+      const cpu = backend === 'vm' ? k % cpus : 0;
       for (const r of runners) {
         const t0 = process.hrtime.bigint();
-        let action: string;
+        let out: TestRunOutput;
+        // With --out, an XDP run gets a ctx so that ctx out says where the packet starts after any metadata.
+        const ctxIn = wantOut && r.prog.type === 'XDP' ? xdpCtx(pkt.data.length) : undefined;
         try {
-          action = r.run(pkt.data, cpu);
+          out = r.prog.testRun(ctxIn ? { data: pkt.data, ctxIn, cpu } : { data: pkt.data, cpu });
         } catch (e) {
           if (e instanceof VmFault) {
             const why = `program ${r.prog.name} faulted on packet ${k}: ${e.message}`;
@@ -143,25 +159,29 @@ export async function cmdRunObject(argv: readonly string[]): Promise<number> {
         }
         r.ns += process.hrtime.bigint() - t0;
         r.runs++;
+        if (r.insns !== null) r.insns += out.insns ?? 0;
+        const action = actionName(r.prog.type, out.retval);
         r.actions.set(action, (r.actions.get(action) ?? 0) + 1);
+        if (ctxIn && out.ctxOut && (out.retval === XdpAction.TX || out.retval === XdpAction.REDIRECT)) {
+          sent.push({ data: out.dataOut.subarray(new DataView(out.ctxOut.buffer, out.ctxOut.byteOffset).getUint32(0, true)), tsNs: pkt.tsNs });
+        }
       }
-      // A consumer reads ring buffers and perf buffers as events arrive.
-      for (const [name, m] of col.maps) {
-        const got = drainEvents(m);
-        if (got !== null && got.length > 0) events.set(name, [...(events.get(name) ?? []), ...got]);
+      for (const m of eventMaps) {
+        const got = m.events();
+        if (got.length > 0) events.set(m.name, [...(events.get(m.name) ?? []), ...got]);
       }
       if (progress && k % 1000 === 0) process.stderr.write(`\r${k}/${total} packets (${Math.floor((100 * k) / total)}%)`);
     }
     if (progress) process.stderr.write(`\r${total}/${total} packets (100%)\n`);
 
-    const out = p.flags.get('--out');
-    if (typeof out === 'string') {
-      const frames = xdpHooks.flatMap((h) => h.takeTransmitted());
-      writeFileSync(out, writePcap(frames.map((f) => ({ data: f.packet, tsNs: f.tsNs }))));
-    }
+    if (typeof outPath === 'string') writeFileSync(outPath, writePcap(sent));
 
     const maps: Record<string, MapEntryJson[]> = {};
-    for (const [name, m] of col.maps) maps[name] = mapEntries(m, spec.maps.get(name)!, spec.btf, events.get(name) ?? []);
+    for (const [name, m] of col.maps) {
+      // The kernel backend has no perf buffer reader yet: a perf event array shows no events there.
+      maps[name] = m.type === MapType.PERF_EVENT_ARRAY && backend === 'kernel' ? [] : collectionMapEntries(m, spec.maps.get(name)!, spec.btf, events.get(name) ?? []);
+    }
+    if (backend === 'kernel' && json) process.stderr.write('tsbpf: note: with --backend kernel, bpf_printk output goes to the kernel trace buffer and is not captured\n');
     if (json) {
       const programs: Record<string, { runs: number; actions: Record<string, number> }> = {};
       for (const r of runners) programs[r.prog.name] = { runs: r.runs, actions: Object.fromEntries(r.actions) };
@@ -169,19 +189,30 @@ export async function cmdRunObject(argv: readonly string[]): Promise<number> {
       return EXIT_OK;
     }
     const w = (s: string): void => { process.stdout.write(s + '\n'); };
-    w(`${total} packets from ${pcapPath}, engine ${engine}, ${cpus} virtual CPU${cpus > 1 ? 's' : ''}`);
+    w(backend === 'kernel'
+      ? `${total} packets from ${pcapPath}, kernel backend (BPF_PROG_TEST_RUN)`
+      : `${total} packets from ${pcapPath}, engine ${engine}, ${cpus} virtual CPU${cpus > 1 ? 's' : ''}`);
     for (const r of runners) {
       const acts = [...r.actions].map(([a, n]) => `${a} ${n}`).join(', ');
       const ns = r.runs ? Number(r.ns) / r.runs : 0;
-      w(`program ${r.prog.name} (${r.prog.spec.type}): ${r.runs} runs, ${acts}; ${r.runs ? Math.round(r.stats.insns / r.runs) : 0} insns/run, ${Math.round(ns)} ns/run`);
+      const insns = r.insns === null ? '' : `${r.runs ? Math.round(r.insns / r.runs) : 0} insns/run, `;
+      w(`program ${r.prog.name} (${r.prog.type}): ${r.runs} runs, ${acts}; ${insns}${Math.round(ns)} ns/run`);
     }
     for (const [name, m] of col.maps) for (const line of mapText(name, mapTypeName(m.type), maps[name]!)) w(line);
     if (printk.length > 0) {
       w(`printk (${printk.length}):`);
       for (const l of printk) w(`  [${l.prog} #${l.packet}] ${l.text}`);
+    } else if (backend === 'kernel') {
+      w('printk: not captured with --backend kernel (the kernel writes it to /sys/kernel/tracing/trace)');
     }
     return EXIT_OK;
   } catch (e) {
     return reportError(e, json);
+  } finally {
+    try {
+      col?.close();
+    } catch {
+      // what the run printed matters more
+    }
   }
 }

@@ -180,8 +180,6 @@ export class VmBackendCollection implements Collection {
       this.maps.set(name, map);
     }
     for (const [name, p] of native.programs) this.programs.set(name, new VmBackendProgram(p, runner, this));
-    // Read-only global data is frozen after load, as the kernel's loader does.
-    for (const ms of spec.maps.values()) if (ms.readonly && ms.data !== null) native.maps.get(ms.name)?.freeze();
   }
 
   get closed(): boolean {

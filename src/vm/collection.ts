@@ -161,6 +161,8 @@ export class VmCollection {
       this.programs.set(p.name, new VmProgram(p, vm, id++, vm.budget, unsupported));
     }
     for (const m of spec.maps.values()) this.initSlots(m);
+    // Read-only global data is frozen after load, as the kernel's loader does.
+    for (const m of spec.maps.values()) if (m.readonly && m.data !== null) this.maps.get(m.name)!.freeze();
   }
 
   /** The host a run of `program` gets: CPU, printk sink, and what the caller adds. */

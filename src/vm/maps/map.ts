@@ -222,7 +222,10 @@ export abstract class VmMap {
 
   /** `BPF_MAP_FREEZE`: bpf(2)-side writes fail with EPERM from now on. */
   freeze(): void {
-    if (this.frozenFlag) throw this.error('EBUSY', 'freeze', 'already frozen');
+    // A frozen map, like a user-read-only one, has lost write permission, which
+    // the kernel checks first: EPERM (EBUSY is for maps being written).
+    if (this.frozenFlag) throw this.error('EPERM', 'freeze', 'already frozen');
+    this.canWrite('freeze');
     this.frozenFlag = true;
   }
 

@@ -5,6 +5,10 @@ import { cmdConformancePlugin, PLUGIN_USAGE } from './conformance-plugin.js';
 import { cmdInspect, INSPECT_USAGE } from './inspect.js';
 import { cmdGen, GEN_USAGE } from './gen-skeleton.js';
 import { cmdProbe, PROBE_USAGE } from './probe.js';
+import { cmdFeature, FEATURE_USAGE } from './feature.js';
+import { cmdLink, LINK_USAGE } from './kernel-link.js';
+import { cmdMap, MAP_USAGE } from './kernel-map.js';
+import { cmdProg, PROG_USAGE } from './kernel-prog.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from './report.js';
 import { cmdRun, RUN_USAGE } from './run.js';
 import { cmdRunObject, isObjectRun, RUN_OBJECT_USAGE } from './run-object.js';
@@ -26,6 +30,14 @@ commands:
   gen skeleton OBJ.o [--import MODULE]
                          print a typed TypeScript skeleton of an object
   probe [--json]         can the kernel's eBPF be used from here?
+  prog list|show PROG [--json]
+                         the kernel's loaded programs (like bpftool prog)
+  map list|dump|lookup|update MAP ... [--json]
+                         the kernel's maps and their elements (like bpftool map)
+  link list|detach ID [--json]
+                         the kernel's bpf_links (like bpftool link)
+  feature probe [--helpers TYPES|all|none] [--json]
+                         program types, map types and helpers this kernel supports
 
 exit codes: 0 success, 1 the program faulted or ran out of budget, 2 bad input or usage.
 Run 'tsbpf COMMAND --help' for a command's details.`;
@@ -45,6 +57,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'probe': return cmdProbe(rest);
     case 'inspect': return cmdInspect(rest);
     case 'gen': return cmdGen(rest);
+    case 'prog': return cmdProg(rest);
+    case 'map': return cmdMap(rest);
+    case 'link': return cmdLink(rest);
+    case 'feature': return cmdFeature(rest);
     case '--version': case '-V': process.stdout.write(version() + '\n'); return EXIT_OK;
     case undefined: case '--help': case '-h': case 'help':
       process.stdout.write(USAGE + '\n');
@@ -55,7 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-export const HELP = { RUN_USAGE, RUN_OBJECT_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE, INSPECT_USAGE, GEN_USAGE };
+export const HELP = { RUN_USAGE, RUN_OBJECT_USAGE, ASM_USAGE, DISASM_USAGE, PLUGIN_USAGE, PROBE_USAGE, INSPECT_USAGE, GEN_USAGE, PROG_USAGE, MAP_USAGE, LINK_USAGE, FEATURE_USAGE };
 
 // A reader that goes away (`tsbpf ... | head`) is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -109,3 +109,60 @@ export { attachIter, openIter, IterReader, type IterOptions } from './iter.js';
 export { autoAttach, attachBySection, type AutoAttachOptions, type ProgramSource } from './auto-attach.js';
 export { tracefs, releaseTracefs, tracefsMounts, Tracefs, TRACEFS_DEFAULT, type TracefsOptions } from './tracefs.js';
 export { resolveUprobe, findBinary, type UprobeTarget } from './uprobe-resolve.js';
+export { bpffs, bpffsMounts, isOnBpffs, assertPinPath, Bpffs, BpffsError, BPFFS_DEFAULT, BPF_FS_MAGIC, type BpffsOptions } from './bpffs.js';
+export {
+  pinObject,
+  getPinned,
+  getPinnedFd,
+  openPinnedMap,
+  openPinnedProgram,
+  openPinnedLink,
+  pinPathFor,
+  pinMismatches,
+  resolvePinnedMap,
+  PinRegistry,
+  PinnedObject,
+  PinError,
+  PinMismatchError,
+  PinFileFlag,
+  type PinMismatch,
+  type GetPinnedOptions,
+  type PinRegistryOptions,
+} from './pin.js';
+export { adoptMapFd, adoptProgFd, fdKind, type BpfObjectKind } from './adopt.js';
+export {
+  objectIds,
+  progIds,
+  mapIds,
+  linkIds,
+  btfIds,
+  fdById,
+  programById,
+  mapById,
+  linkById,
+  listPrograms,
+  listMaps,
+  listLinks,
+  programInfoById,
+  mapInfoById,
+  linkInfoById,
+  detachLinkById,
+  type IdKind,
+} from './iterate.js';
+export { progDetails, type ProgDetails } from './prog-details.js';
+export { btfInfo, btfBytesById, btfById, type KernelBtfInfo } from './kernel-btf.js';
+export {
+  progTypeSupport,
+  progTypeSupported,
+  mapTypeSupport,
+  mapTypeSupported,
+  supportedHelpers,
+  helperSupported,
+  probeFeatures,
+  clearFeatureCache,
+  type FeatureOutcome,
+  type FeatureReport,
+  type FeatureProbeOptions,
+  type SupportedHelper,
+} from './features.js';
+export { HELPER_NAMES, helperName } from './helper-names.js';

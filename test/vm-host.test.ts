@@ -98,3 +98,35 @@ test('programs built over one address space share its regions', () => {
   assert.equal(new Vm(inc, { space, frames }).run({ args }).r0, 11n);
   assert.throws(() => new Vm(inc, { space, frames: frames.slice(1) }), TypeError);
 });
+
+for (const engine of ENGINES) {
+  test(`${engine}: a subprogram hands a helper a pointer into its own stack frame`, () => {
+    // The helper (id 200) reads 8 bytes through r1, as map helpers read keys.
+    const helpers = defaultHelpers().register({
+      id: 200,
+      name: 'read8',
+      fn: (env, p) => {
+        if (env.space.find(Number(p), 8, false) === null) throw new VmFault('EFAULT', `0x${p.toString(16)} is not readable`, 0);
+        return env.space.view.getBigUint64(Number(p), true);
+      },
+    });
+    // Main reads its input (a region lookup at depth 0), then calls sub, which
+    // stores on its own stack and passes that address to the helper.
+    const prog = assemble(`
+      r2 = *(u64 *)(r1 + 0)
+      call sub
+      exit
+    sub:
+      *(u64 *)(r10 - 8) = r2
+      r1 = r10
+      r1 += -8
+      call 200
+      exit
+    `);
+    const mem = new Uint8Array(8);
+    new DataView(mem.buffer).setBigUint64(0, 0x1122334455667788n, true);
+    const vm = new Vm(prog, { engine, helpers });
+    const region = vm.mapBytes('mem', 'mem', mem);
+    assert.equal(vm.run({ args: [BigInt(region.start)] }).r0, 0x1122334455667788n);
+  });
+}

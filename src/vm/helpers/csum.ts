@@ -48,7 +48,8 @@ export function csumDiff(from: Uint8Array, to: Uint8Array, seed: number): number
   }
   if (to.length) return from32to16(csumPartial(to, seed));
   if (from.length) return from32to16(~csumPartial(from, ~seed >>> 0) >>> 0);
-  return seed >>> 0;
+  // Nothing to add: the seed alone, folded like every other result (Linux 6.18: 0x12345678 gives 0x68ac).
+  return from32to16(seed >>> 0);
 }
 
 export const csumDiffHelper = helper(28, 'csum_diff', (env, from, fromSize, to, toSize, seed) => {

@@ -93,6 +93,9 @@ export class JitRunner {
       meter.left = budget;
       meter.pc = pc;
       meter.depth = depth;
+      // The frames the helper may be handed pointers into: the live ones. The
+      // compiled code only updates these flags on a slow-path lookup.
+      for (let k = 0; k < frames.length; k++) frames[k]!.active = k <= depth;
       // Callbacks re-enter the program through the interpreter.
       work.cx = this.runCx;
       let r: bigint;

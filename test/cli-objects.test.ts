@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readCapture } from '../src/pcap/index.js';
+import { readCapture, writePcap } from '../src/pcap/index.js';
 import { REPO_ROOT } from './support/conformance-data.js';
 import { tsbpf } from './support/spawn.js';
 
@@ -137,4 +137,19 @@ test('run --backend kernel --json gives the vm\'s programs and maps (xdp_firewal
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--engine is an option of the vm backend/);
   assert.equal((await tsbpf(['run', `${PROGS}/xdp_firewall.o`, '--pcap', PCAP, '--backend', 'gpu'])).code, 2);
+});
+
+test('run OBJ.o: frames a program type cannot take are skipped and counted, not fatal', async () => {
+  const frames = readCapture(new Uint8Array(readFileSync(PCAP))).packets.slice(0, 3).map((p) => ({ data: p.data, tsNs: p.tsNs }));
+  const odd = join(dir, 'odd.pcap');
+  writeFileSync(odd, writePcap([{ data: new Uint8Array(10) }, ...frames, { data: new Uint8Array(9000) }]));
+  const r = await tsbpf(['run', `${PROGS}/xdp_count.o`, '--pcap', odd, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { programs: Record<string, { runs: number }> }).programs['xdp_count']!.runs, 3);
+  assert.match(r.stderr, /xdp_count skipped 2 frames .*first: packet 0/);
+  // An unwritable --out and an absurd --cpus are refused before any frame runs.
+  const bad = await tsbpf(['run', `${PROGS}/xdp_count.o`, '--pcap', odd, '--out', join(dir, 'no/such/dir/out.pcap')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /EIO.*cannot write/);
+  assert.equal((await tsbpf(['run', `${PROGS}/xdp_count.o`, '--pcap', odd, '--cpus', '5000'])).code, 2);
 });

@@ -7,12 +7,13 @@
  */
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { load, BACKENDS, type BackendName, type Collection, type CollectionProgram, type TestRunOutput } from '../api/node.js';
-import { loadObject, mapTypeName, MapType, type ObjectSpec, type ProgTypeName } from '../object/index.js';
+import { AttachType, loadObject, mapTypeName, MapType, type ObjectSpec, type ProgTypeName } from '../object/index.js';
 import { readCapture, writePcap, LINKTYPE_ETHERNET } from '../pcap/index.js';
 import { VmFault, type Engine, ENGINES } from '../vm/index.js';
 import { tcActionName, xdpActionName, XdpAction } from '../vm/hooks/index.js';
 import { intFlag, parseArgs, UsageError } from './args.js';
-import { readInput } from './input.js';
+import { InputError, readInput } from './input.js';
+import { isTsbpfError } from '../errors.js';
 import { objectName } from './inspect.js';
 import { collectionMapEntries, mapText, type MapEntryJson } from './map-dump.js';
 import { EXIT_FAULT, EXIT_OK, reportError, errorJson } from './report.js';
@@ -82,13 +83,29 @@ export function isObjectRun(argv: readonly string[]): boolean {
   return false;
 }
 
-/** The programs `run` starts: packet programs that are not only tail-call targets. */
+/** Captures can be large; the limit is what one Node buffer holds. */
+const MAX_CAPTURE = 2 ** 31 - 1;
+/** More virtual CPUs than this is a typo, not a machine. */
+const MAX_CPUS = 1024;
+
+/**
+ * The programs `run` starts: packet programs that are not only tail-call
+ * targets, not `?sec` (libbpf does not autoload those) and not XDP programs
+ * meant for a devmap or cpumap (they see redirected frames, not ingress).
+ */
 export function entryPrograms(spec: ObjectSpec): string[] {
   const targets = new Set<string>();
   for (const m of spec.maps.values()) for (const e of m.init) if (!(e.value instanceof Uint8Array) && 'program' in e.value) targets.add(e.value.program);
   return [...spec.programs.values()]
     .filter((p) => ['XDP', 'SCHED_CLS', 'SCHED_ACT', 'SOCKET_FILTER'].includes(p.type) && !targets.has(p.name))
+    .filter((p) => !p.section.startsWith('?') && p.expectedAttachType !== AttachType.XDP_DEVMAP && p.expectedAttachType !== AttachType.XDP_CPUMAP)
     .map((p) => p.name);
+}
+
+/** A frame the program type cannot take (too short or too long): skipped and counted, not fatal. */
+function refusedFrame(e: unknown): boolean {
+  if (!isTsbpfError(e)) return false;
+  return e.code === 'EFRAME' || (e as { errnoName?: string }).errnoName === 'EINVAL' || e.where['errno'] === 'EINVAL';
 }
 
 export async function cmdRunObject(argv: readonly string[]): Promise<number> {
@@ -108,10 +125,11 @@ export async function cmdRunObject(argv: readonly string[]): Promise<number> {
     const engine = (p.flags.get('--engine') ?? 'jit') as Engine;
     if (!(ENGINES as readonly string[]).includes(engine)) throw new UsageError(`unknown engine ${engine} (available: ${ENGINES.join(', ')})`);
     const cpus = intFlag(p, '--cpus', 1);
+    if (cpus > MAX_CPUS) throw new UsageError(`--cpus takes at most ${MAX_CPUS}`);
     const budget = intFlag(p, '--budget', 10_000_000);
     const path = p.positionals[0]!;
     const spec = loadObject(readInput(path), objectName(path));
-    const capture = readCapture(readInput(pcapPath));
+    const capture = readCapture(readInput(pcapPath, MAX_CAPTURE));
     if (capture.linkType !== LINKTYPE_ETHERNET) throw new UsageError(`${pcapPath}: link type ${capture.linkType} is not Ethernet (1)`);
 
     const wanted = p.flags.get('--prog');
@@ -136,6 +154,16 @@ export async function cmdRunObject(argv: readonly string[]): Promise<number> {
     const sent: Array<{ data: Uint8Array; tsNs: bigint }> = [];
     const outPath = p.flags.get('--out');
     const wantOut = typeof outPath === 'string';
+    // Find out now, not after every frame ran, that the output cannot be written.
+    const writeOut = (bytes: Uint8Array): void => {
+      try {
+        writeFileSync(outPath as string, bytes);
+      } catch (e) {
+        throw new InputError(outPath as string, `cannot write: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+    if (wantOut) writeOut(new Uint8Array(0));
+    const skipped = new Map<string, { count: number; first: number; why: string }>();
     const total = capture.packets.length;
     const progress = total >= 10_000 && process.stderr.isTTY === true;
     for (const [k, pkt] of capture.packets.entries()) {
@@ -149,6 +177,12 @@ export async function cmdRunObject(argv: readonly string[]): Promise<number> {
         try {
           out = r.prog.testRun(ctxIn ? { data: pkt.data, ctxIn, cpu } : { data: pkt.data, cpu });
         } catch (e) {
+          if (refusedFrame(e)) {
+            const s = skipped.get(r.prog.name) ?? { count: 0, first: k, why: (e as Error).message };
+            s.count++;
+            skipped.set(r.prog.name, s);
+            continue;
+          }
           if (e instanceof VmFault) {
             const why = `program ${r.prog.name} faulted on packet ${k}: ${e.message}`;
             if (json) process.stdout.write(JSON.stringify({ ...errorJson(e), program: r.prog.name, packet: k }) + '\n');
@@ -174,7 +208,10 @@ export async function cmdRunObject(argv: readonly string[]): Promise<number> {
     }
     if (progress) process.stderr.write(`\r${total}/${total} packets (100%)\n`);
 
-    if (typeof outPath === 'string') writeFileSync(outPath, writePcap(sent));
+    if (wantOut) writeOut(writePcap(sent));
+    for (const [prog, s] of skipped) {
+      process.stderr.write(`tsbpf: warning: ${prog} skipped ${s.count} frame${s.count > 1 ? 's' : ''} its program type cannot take (first: packet ${s.first}: ${s.why})\n`);
+    }
 
     const maps: Record<string, MapEntryJson[]> = {};
     for (const [name, m] of col.maps) {

@@ -61,12 +61,23 @@ export function newMapSpec(name: string, section: string, fields: Partial<MapSpe
   };
 }
 
+/**
+ * A ring buffer's size must be a power-of-2 multiple of the page size;
+ * libbpf rounds what the object asks for up to the next one (with 4 KiB
+ * pages here: the spec does not know the machine's page size).
+ */
+function ringbufSize(n: number): number {
+  let size = 4096;
+  while (size < n && size < 2 ** 30) size *= 2;
+  return size;
+}
+
 function specOf(name: string, section: string, d: MapDef): MapSpec {
   return newMapSpec(name, section, {
     type: d.type,
     keySize: d.keySize,
     valueSize: d.valueSize,
-    maxEntries: d.maxEntries,
+    maxEntries: d.type === MapType.RINGBUF && d.maxEntries > 0 ? ringbufSize(d.maxEntries) : d.maxEntries,
     flags: d.flags,
     pinning: d.pinning,
     mapExtra: d.mapExtra,

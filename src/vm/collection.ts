@@ -11,10 +11,10 @@ import type { Instruction } from '../isa/index.js';
 import type { MapSpec, ObjectSpec, ProgramSpec, ProgTypeName } from '../object/index.js';
 import { MapType, PseudoSrc } from '../object/kinds.js';
 import { AddressSpace, type Region } from './address-space.js';
-import { RunExit } from './errors.js';
+import { RunExit, VmFault } from './errors.js';
 import { HelperRegistry, type RunHost } from './helpers.js';
 import { commonHelpers, type HelperHost, type TailCall } from './helpers/index.js';
-import { socketFilterHelpers, tcHelpers, xdpHelpers } from './hooks/index.js';
+import { socketFilterHelpers, tcHelpers, xdpHelpers, SOCKET_FILTER_HELPERS, TC_HELPERS, TRACING_HELPERS, XDP_HELPERS } from './hooks/index.js';
 import { ArrayOfMapsMap, HashOfMapsMap, MapTable, ProgArrayMap, type MapDesc, type VmMap } from './maps/index.js';
 import { stackFrames, Vm, type Engine, type RunResult } from './vm.js';
 
@@ -57,25 +57,55 @@ function coreRoot(btf: Btf, typeId: number): string {
   return essentialName(t.name);
 }
 
-/** The helpers a program type gets in the vm. */
+/** Which helper ids a program type may call, where the vm knows (the hooks measured them on Linux 6.18). */
+function allowedFor(type: ProgTypeName): readonly number[] | null {
+  switch (type) {
+    case 'XDP': return XDP_HELPERS;
+    case 'SCHED_CLS': case 'SCHED_ACT': return TC_HELPERS;
+    case 'SOCKET_FILTER': return SOCKET_FILTER_HELPERS;
+    case 'KPROBE': case 'TRACEPOINT': return TRACING_HELPERS;
+    default: return null;
+  }
+}
+
+/**
+ * The helpers a program type gets in the vm: the common ones and its hook's
+ * packet helpers, limited to what the kernel's verifier allows that type. A
+ * call to one it does not allow faults saying so, as the kernel would have
+ * refused the program.
+ */
 export function helpersFor(type: ProgTypeName): HelperRegistry {
-  const reg = commonHelpers();
+  const all = commonHelpers();
   const extra = type === 'XDP' ? xdpHelpers() : type === 'SCHED_CLS' || type === 'SCHED_ACT' ? tcHelpers()
     : type === 'SOCKET_FILTER' ? socketFilterHelpers() : [];
-  for (const h of extra) reg.register(h);
+  for (const h of extra) all.register(h);
+  const allowed = allowedFor(type);
+  if (allowed === null) return all;
+  const ok = new Set(allowed);
+  const reg = new HelperRegistry();
+  for (const h of all.list()) {
+    reg.register(ok.has(h.id) ? h : {
+      id: h.id,
+      name: h.name,
+      fn: (env) => {
+        throw new VmFault('EHELPER', `bpf_${h.name} (${h.id}) is not allowed in ${type} programs (the kernel's verifier refuses it)`, env.pc ?? -1);
+      },
+    });
+  }
   return reg;
 }
 
-function mapDesc(m: MapSpec): MapDesc {
+function mapDesc(m: MapSpec, cpus: number): MapDesc {
   return {
     name: m.name,
     type: m.type,
     keySize: m.keySize,
     valueSize: m.valueSize,
-    maxEntries: m.maxEntries,
+    // A perf event array without max_entries gets one slot per CPU, as libbpf gives it.
+    maxEntries: m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? cpus : m.maxEntries,
     flags: m.flags,
     mapExtra: m.mapExtra,
-    innerMap: m.innerMap ? mapDesc(m.innerMap) : null,
+    innerMap: m.innerMap ? mapDesc(m.innerMap, cpus) : null,
     data: m.data,
   };
 }
@@ -147,7 +177,7 @@ export class VmCollection {
   constructor(readonly spec: ObjectSpec, readonly opts: VmLoadOptions = {}) {
     this.cpus = opts.cpus ?? 1;
     this.table = new MapTable(this.space, { cpus: this.cpus });
-    for (const m of spec.maps.values()) this.maps.set(m.name, this.table.create(mapDesc(m)));
+    for (const m of spec.maps.values()) this.maps.set(m.name, this.table.create(mapDesc(m, this.cpus)));
     let id = 1;
     for (const p of spec.programs.values()) {
       const { insns, unsupported } = this.core(p, this.relocate(p));

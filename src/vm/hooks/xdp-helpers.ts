@@ -4,6 +4,7 @@
  * inside the page and keep `xdp_md` in step.
  */
 import type { HelperDef, HelperEnv } from '../helpers.js';
+import { VmFault } from '../errors.js';
 import { EFAULT, EINVAL, ETH_HLEN, checkCtx, err, hostState, memory, s32, u32 } from './common.js';
 import { XDP_FRAME_SIZE, XDP_META_MAX, XdpAction, XdpState, type RedirectMapInfo } from './xdp.js';
 
@@ -75,7 +76,7 @@ function redirect(env: HelperEnv, r1: bigint, r2: bigint): bigint {
 function redirectMap(env: HelperEnv, r1: bigint, r2: bigint, r3: bigint): bigint {
   const s = hostState(env, 'xdp', XdpState, 'redirect_map');
   const info = s.resolveMap ? s.resolveMap(r1) : ANY_DEVMAP;
-  if (info === null) throw new Error(`redirect_map: 0x${r1.toString(16)} is not a map`);
+  if (info === null) throw new VmFault('EHELPER', `bpf_redirect_map: 0x${r1.toString(16)} is not a map`, env.pc ?? -1);
   const devmap = info.type === MAP_DEVMAP || info.type === MAP_DEVMAP_HASH;
   const allowed = ACTION_MASK | (devmap ? F_BROADCAST | F_EXCLUDE_INGRESS : 0n);
   if ((r3 & ~allowed) !== 0n) return BigInt(XdpAction.ABORTED);

@@ -166,3 +166,6 @@ export {
   type SupportedHelper,
 } from './features.js';
 export { HELPER_NAMES, helperName } from './helper-names.js';
+export { PerfEventArrayReader, PerfBufferError, type PerfSample, type PerfReaderOptions } from './perf-reader.js';
+export { type EventsOptions } from './reader-events.js';
+export { type WaitStrategy, WAIT_STRATEGIES, DEFAULT_WAIT_STRATEGY, WaitError } from './event-wait.js';

@@ -17,18 +17,12 @@
  */
 import { TsbpfError } from '../errors.js';
 import { MapType, mapTypeName } from '../object/kinds.js';
-import { KernelError } from './errors.js';
 import { mapInfo } from './info.js';
 import type { KernelMap } from './map.js';
-import { type Ffi, loadFfi } from './syscall.js';
+import { type Mapping, PROT_READ, PROT_WRITE, mapShared, pageSize, unmap } from './mman.js';
+import { type EventSource, type EventsOptions, pollBatches, pollEvents } from './reader-events.js';
 
-const PROT_READ = 0x1;
-const PROT_WRITE = 0x2;
-const MAP_SHARED = 0x1;
-/** glibc's `_SC_PAGESIZE`. */
-const SC_PAGESIZE = 30;
-/** `(void *)-1`. */
-const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+export { pageSize } from './mman.js';
 
 export const RINGBUF_BUSY_BIT = 0x8000_0000;
 export const RINGBUF_DISCARD_BIT = 0x4000_0000;
@@ -39,49 +33,6 @@ export class RingBufError extends TsbpfError {
   constructor(code: string, message: string, where: Record<string, unknown>) {
     super(code, message, where);
   }
-}
-
-interface Mman {
-  koffi: Ffi['koffi'];
-  mmap: (addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
-  munmap: (addr: unknown, len: number) => number;
-  pageSize: number;
-}
-
-let mman: Mman | undefined;
-
-/** libc's mmap/munmap, declared on first use through the bpf(2) FFI (syscall.ts). */
-function loadMman(): Mman {
-  if (mman) return mman;
-  const { koffi, libc } = loadFfi();
-  const mmap = libc.func('void *mmap(void *, size_t, int, int, int, int64_t)') as Mman['mmap'];
-  const munmap = libc.func('int munmap(void *, size_t)') as Mman['munmap'];
-  const sysconf = libc.func('long sysconf(int)') as (name: number) => number | bigint;
-  const pageSize = Number(sysconf(SC_PAGESIZE));
-  mman = { koffi, mmap, munmap, pageSize: pageSize > 0 ? pageSize : 4096 };
-  return mman;
-}
-
-/** The system page size (what the ring buffer's pages and offsets are counted in). */
-export function pageSize(): number {
-  return loadMman().pageSize;
-}
-
-interface Mapping {
-  ptr: unknown;
-  len: number;
-}
-
-function mapRegion(m: Mman, fd: number, len: number, prot: number, offset: number, what: string): Mapping {
-  const ptr = m.mmap(null, len, prot, MAP_SHARED, fd, offset);
-  if (ptr === null || m.koffi.address(ptr) === MAP_FAILED) {
-    throw new KernelError('mmap', m.koffi.errno(), '', `ring buffer ${what} (fd ${fd}, ${len} bytes at offset ${offset})`);
-  }
-  return { ptr, len };
-}
-
-function unmapRegion(m: Mman, r: Mapping): void {
-  if (m.munmap(r.ptr, r.len) < 0) throw new KernelError('munmap', m.koffi.errno());
 }
 
 const isPowerOfTwo = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -99,7 +50,6 @@ export class RingBufReader {
   readonly size: number;
   readonly fd: number;
   #mask: bigint;
-  #m: Mman;
   #consumerMap: Mapping | null;
   #producerMap: Mapping | null;
   /** Views into the mappings; dropped on close, never handed out. */
@@ -107,13 +57,15 @@ export class RingBufReader {
   #producer: BigUint64Array | null;
   #headers: Uint32Array | null;
   #data: Uint8Array | null;
+  /** Stops of the live `events()` iterations. */
+  #stops = new Set<() => void>();
 
   constructor(map: KernelMap | number, size?: number) {
     const fd = typeof map === 'number' ? map : map.fd;
     if (!Number.isInteger(fd) || fd < 0) {
       throw new RingBufError('EARG', `ring buffer fd must be a non-negative integer, got ${String(fd)}`, { fd });
     }
-    const m = loadMman();
+    const page = pageSize();
     let dataSize = size;
     if (dataSize === undefined) {
       const info = mapInfo(fd);
@@ -122,31 +74,30 @@ export class RingBufReader {
       }
       dataSize = info.maxEntries;
     }
-    if (!isPowerOfTwo(dataSize) || dataSize % m.pageSize !== 0) {
-      throw new RingBufError('ERINGBUF', `ring buffer size ${dataSize} is not a power-of-2 multiple of the page size ${m.pageSize}`, {
-        fd, size: dataSize, pageSize: m.pageSize,
+    if (!isPowerOfTwo(dataSize) || dataSize % page !== 0) {
+      throw new RingBufError('ERINGBUF', `ring buffer size ${dataSize} is not a power-of-2 multiple of the page size ${page}`, {
+        fd, size: dataSize, pageSize: page,
       });
     }
     this.fd = fd;
     this.size = dataSize;
     this.#mask = BigInt(dataSize - 1);
-    this.#m = m;
-    const consumerMap = mapRegion(m, fd, m.pageSize, PROT_READ | PROT_WRITE, 0, 'consumer page');
+    const consumerMap = mapShared(fd, page, PROT_READ | PROT_WRITE, 0, 'ring buffer consumer page');
     let producerMap: Mapping;
     try {
-      producerMap = mapRegion(m, fd, m.pageSize + 2 * dataSize, PROT_READ, m.pageSize, 'producer page and data');
+      producerMap = mapShared(fd, page + 2 * dataSize, PROT_READ, page, 'ring buffer producer page and data');
     } catch (e) {
-      unmapRegion(m, consumerMap);
+      unmap(consumerMap);
       throw e;
     }
     this.#consumerMap = consumerMap;
     this.#producerMap = producerMap;
-    const consumerBuf = m.koffi.view(consumerMap.ptr, consumerMap.len);
-    const producerBuf = m.koffi.view(producerMap.ptr, producerMap.len);
+    const consumerBuf = consumerMap.buffer;
+    const producerBuf = producerMap.buffer;
     this.#consumer = new BigUint64Array(consumerBuf, 0, 1);
     this.#producer = new BigUint64Array(producerBuf, 0, 1);
-    this.#headers = new Uint32Array(producerBuf, m.pageSize, (2 * dataSize) / 4);
-    this.#data = new Uint8Array(producerBuf, m.pageSize, 2 * dataSize);
+    this.#headers = new Uint32Array(producerBuf, page, (2 * dataSize) / 4);
+    this.#data = new Uint8Array(producerBuf, page, 2 * dataSize);
   }
 
   get closed(): boolean {
@@ -210,11 +161,36 @@ export class RingBufReader {
     return out;
   }
 
-  /** Unmaps the ring buffer (the map's fd stays open). Idempotent. */
+  /**
+   * The records as they come, waiting on epoll (without blocking the event
+   * loop) when the ring is empty. Ends when `signal` aborts or the reader
+   * closes; breaking out of the loop ends it too. The threads and fds it
+   * uses are released before the loop exits.
+   */
+  events(opts: EventsOptions = {}): AsyncGenerator<Uint8Array, void, undefined> {
+    return pollEvents(this.#source(), this.#stops, opts);
+  }
+
+  /** Like `events()`, one array per read (at most `opts.batch` records): less overhead per record. */
+  batches(opts: EventsOptions = {}): AsyncGenerator<Uint8Array[], void, undefined> {
+    return pollBatches(this.#source(), this.#stops, opts);
+  }
+
+  #source(): EventSource<Uint8Array> {
+    const isClosed = (): boolean => this.closed;
+    return { get closed() { return isClosed(); }, read: (n) => this.read(n), pollFds: () => [this.fd] };
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    return this.events();
+  }
+
+  /** Unmaps the ring buffer (the map's fd stays open) and ends every iteration of `events()`. Idempotent. */
   close(): void {
     const consumerMap = this.#consumerMap;
     const producerMap = this.#producerMap;
     if (!consumerMap) return;
+    for (const stop of [...this.#stops]) stop();
     this.#consumer = this.#producer = null;
     this.#headers = null;
     this.#data = null;
@@ -223,7 +199,7 @@ export class RingBufReader {
     for (const r of [consumerMap, producerMap]) {
       if (!r) continue;
       try {
-        unmapRegion(this.#m, r);
+        unmap(r);
       } catch (e) {
         failure ??= e;
       }

@@ -25,9 +25,12 @@ const pascal = (s: string): string => s.split(/[^A-Za-z0-9]+/).filter(Boolean).m
 class TypeWriter {
   readonly decls: string[] = [];
   private readonly named = new Map<number, string>();
-  private readonly used = new Set<string>();
+  /** Names the module itself declares or imports: a C struct named like one gets a suffix. */
+  private readonly used = new Set<string>(['TypedMap', 'Skeleton', 'SkeletonOptions', 'Array', 'Uint8Array', 'Record', 'Partial', 'Readonly', 'Map', 'Set', 'Object', 'String', 'Number', 'BigInt', 'Boolean', 'Error', 'Promise']);
 
-  constructor(private readonly btf: Btf) {}
+  constructor(private readonly btf: Btf, reserved: readonly string[] = []) {
+    for (const r of reserved) this.used.add(r);
+  }
 
   private nameFor(t: BtfComposite): string {
     let base = pascal(t.name);
@@ -110,9 +113,9 @@ const RAW = 'Uint8Array';
 
 export function generateSkeleton(spec: ObjectSpec, bytes: Uint8Array, runtime = 'tsbpf'): string {
   const btf = spec.btf;
-  const tw = btf ? new TypeWriter(btf) : null;
-  const typeOf = (id: number): string => (tw && id !== 0 ? tw.type(id) : RAW);
   const base = pascal(spec.name);
+  const tw = btf ? new TypeWriter(btf, [`${base}Maps`, `${base}Globals`, `${base}Program`]) : null;
+  const typeOf = (id: number): string => (tw && id !== 0 ? tw.type(id) : RAW);
   const maps: string[] = [];
   const globals: string[] = [];
   for (const m of spec.maps.values()) {

@@ -4,12 +4,12 @@
  * `values` per CPU, with keys and values BTF-decoded when the map has BTF
  * (fetched from the kernel by the map's `btf_id`).
  */
-import { decodeValue, toJson, type Btf } from '../btf/index.js';
+import type { Btf } from '../btf/index.js';
 import { TsbpfError } from '../errors.js';
 import { btfById, type KernelMap, KernelError, type MapInfo, programInfoById } from '../kernel/index.js';
 import { MapType } from '../object/index.js';
 import { toHex } from './hex.js';
-import type { MapEntryJson } from './map-dump.js';
+import { formatted, type MapEntryJson } from './map-dump.js';
 
 /** Map types whose elements bpf(2) cannot list without consuming them, or that hold none. */
 const NOT_LISTED = new Set<number>([
@@ -23,25 +23,6 @@ export function unlistedReason(type: number): string | null {
   if (type === MapType.QUEUE || type === MapType.STACK) return 'a queue or stack can only be read by popping it';
   if (type === MapType.BLOOM_FILTER) return 'a bloom filter holds no elements to list';
   return 'its contents are events or memory, not elements';
-}
-
-/** Without BTF: 1-, 2-, 4- and 8-byte little-endian integers as numbers, anything else as hex (as for vm maps). */
-function hexOrNumber(b: Uint8Array): unknown {
-  if (b.length === 1 || b.length === 2 || b.length === 4 || b.length === 8) {
-    let v = 0n;
-    for (let k = b.length - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]!);
-    return v < 2n ** 53n ? Number(v) : v.toString();
-  }
-  return toHex(b);
-}
-
-function formatted(btf: Btf | null, id: number, bytes: Uint8Array): unknown {
-  if (btf === null || id === 0) return hexOrNumber(bytes);
-  try {
-    return toJson(decodeValue(btf, id, bytes));
-  } catch {
-    return hexOrNumber(bytes);
-  }
 }
 
 /** The BTF a kernel map's key/value type ids refer to, or null (no BTF, or it does not parse here). */

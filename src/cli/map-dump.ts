@@ -4,7 +4,7 @@
  */
 import { decodeValue, toJson, type Btf } from '../btf/index.js';
 import { MapType, type MapSpec } from '../object/index.js';
-import { ProgArrayMap, QueueStackMap, RingBufMap, PerfEventArrayMap, type VmMap } from '../vm/maps/index.js';
+import { RingBufMap, PerfEventArrayMap, type VmMap } from '../vm/maps/index.js';
 import type { CollectionMap } from '../api/index.js';
 import { toHex } from './hex.js';
 
@@ -16,10 +16,9 @@ export interface MapEntryJson {
   formatted?: { key?: unknown; value?: unknown; values?: Array<{ cpu: number; value: unknown }> };
 }
 
-const PERCPU: readonly number[] = [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH];
 
-/** BTF-decoded JSON of `bytes` as type `id`, or null without BTF. */
-function formatted(btf: Btf | null, id: number, bytes: Uint8Array): unknown {
+/** BTF-decoded JSON of `bytes` as type `id`; without BTF, what `hexOrNumber` gives. */
+export function formatted(btf: Btf | null, id: number, bytes: Uint8Array): unknown {
   if (btf === null || id === 0) return hexOrNumber(bytes);
   try {
     return toJson(decodeValue(btf, id, bytes));
@@ -29,7 +28,7 @@ function formatted(btf: Btf | null, id: number, bytes: Uint8Array): unknown {
 }
 
 /** Without BTF: 1-, 2-, 4- and 8-byte little-endian integers as numbers, anything else as hex. */
-function hexOrNumber(b: Uint8Array): unknown {
+export function hexOrNumber(b: Uint8Array): unknown {
   if (b.length === 1 || b.length === 2 || b.length === 4 || b.length === 8) {
     let v = 0n;
     for (let k = b.length - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[k]!);
@@ -52,42 +51,8 @@ export function drainEvents(map: VmMap): Uint8Array[] | null {
 }
 
 /**
- * The entries of `map` as the `--json` contract lists them. `events` are what
- * was drained from a ring buffer or perf event array during the runs.
- */
-export function mapEntries(map: VmMap, spec: MapSpec, btf: Btf | null, events: readonly Uint8Array[] = []): MapEntryJson[] {
-  if (map.type === MapType.BLOOM_FILTER) return [];
-  if (map instanceof RingBufMap || map instanceof PerfEventArrayMap) {
-    return [...events, ...(drainEvents(map) ?? [])].map((r) => ({ value: toHex(r) }));
-  }
-  if (map instanceof QueueStackMap) return map.values().map((v) => ({ value: toHex(v) }));
-  const vt = valueType(spec, btf);
-  const out: MapEntryJson[] = [];
-  for (const key of map.keys()) {
-    const fk = formatted(btf, spec.keyTypeId, key);
-    if (map instanceof ProgArrayMap) {
-      // Empty slots are not elements (a lookup gives ENOENT), as bpftool shows them.
-      const p = map.getProgram(new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true));
-      if (p !== null) out.push({ key: toHex(key), value: p.name, formatted: { key: fk, value: p.name } });
-    } else if (PERCPU.includes(map.type)) {
-      const vals = map.lookupPerCpu(key) ?? [];
-      out.push({
-        key: toHex(key),
-        values: vals.map((v, cpu) => ({ cpu, value: toHex(v) })),
-        formatted: { key: fk, values: vals.map((v, cpu) => ({ cpu, value: formatted(btf, vt, v) })) },
-      });
-    } else {
-      const v = map.lookupValue(key);
-      if (v === null) continue;
-      out.push({ key: toHex(key), value: toHex(v), formatted: { key: fk, value: formatted(btf, vt, v) } });
-    }
-  }
-  return out;
-}
-
-/**
- * `mapEntries` for a map of a loaded collection, on either backend (the
- * same entries for the same contents). `events` are the ring buffer or perf
+ * The entries of a map of a loaded collection as the `--json` contract
+ * lists them, on either backend (the same entries for the same contents). `events` are the ring buffer or perf
  * records read during the runs.
  */
 export function collectionMapEntries(map: CollectionMap, spec: MapSpec, btf: Btf | null, events: readonly Uint8Array[] = []): MapEntryJson[] {

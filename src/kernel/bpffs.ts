@@ -6,16 +6,14 @@
  * outlive the process; `release()` unmounts it on request, and only if it
  * was mounted here.
  */
-import { existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { TsbpfError } from '../errors.js';
 import { KernelError } from './errors.js';
-import { loadFfi } from './syscall.js';
+import { mountFs, mountsOf, unmountLazily } from './mounts.js';
 
 export const BPFFS_DEFAULT = '/sys/fs/bpf';
 /** `f_type` of a bpffs directory in statfs(2). */
 export const BPF_FS_MAGIC = 0xcafe4a11;
-/** `umount2` flag: detach now, finish when the last user is gone. */
-const MNT_DETACH = 2;
 
 /** A problem with bpffs itself or with a path that should be in it. */
 export class BpffsError extends TsbpfError {
@@ -66,31 +64,15 @@ export class Bpffs {
   release(): void {
     if (!this.#mountedHere) return;
     this.#mountedHere = false;
-    if (mountFns().umount2(this.path, MNT_DETACH) < 0) {
-      throw new KernelError('umount2', loadFfi().koffi.errno(), '', `bpffs at ${this.path}`);
-    }
+    unmountLazily(this.path, 'bpffs');
     if (shared === this) shared = undefined;
   }
 }
 
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
 /** Mount points of bpffs in this mount namespace (from /proc/self/mounts), in mount order. */
 export function bpffsMounts(): string[] {
-  let text = '';
-  try {
-    text = readFileSync('/proc/self/mounts', 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const [, dir, type] = line.split(' ');
-    if (type === 'bpf' && dir) out.push(unescape(dir));
-  }
-  return out;
+  return mountsOf('bpf');
 }
-
 
 /** True when `path` (an existing file or directory) is on a bpffs. */
 export function isOnBpffs(path: string): boolean {
@@ -118,23 +100,6 @@ export function assertPinPath(path: string): void {
   if (!isOnBpffs(dir)) {
     throw new BpffsError('ENOTBPFFS', `pin path "${path}" is not on a bpf file system (${dir} is not bpffs; mount one with \`mount -t bpf bpf ${BPFFS_DEFAULT}\`)`, { path, dir });
   }
-}
-
-interface MountFns {
-  mount: (src: string, target: string, type: string, flags: number, data: null) => number;
-  umount2: (target: string, flags: number) => number;
-}
-let fns: MountFns | undefined;
-
-/** libc's mount(2) and umount2(2), declared on first use. */
-function mountFns(): MountFns {
-  if (fns) return fns;
-  const { libc } = loadFfi();
-  fns = {
-    mount: libc.func('int mount(const char *, const char *, const char *, unsigned long, const void *)') as MountFns['mount'],
-    umount2: libc.func('int umount2(const char *, int)') as MountFns['umount2'],
-  };
-  return fns;
 }
 
 let shared: Bpffs | undefined;
@@ -169,7 +134,6 @@ function mountBpffs(dir: string, opts: BpffsOptions): Bpffs {
   if (opts.mount === false) {
     throw new BpffsError('ENOBPFFS', `bpffs is not mounted at ${dir}, and mounting it was not allowed`, { bpffs: dir });
   }
-  const f = loadFfi();
   if (!existsSync(dir)) {
     try {
       mkdirSync(dir, { recursive: true });
@@ -177,9 +141,8 @@ function mountBpffs(dir: string, opts: BpffsOptions): Bpffs {
       throw new BpffsError('ENOBPFFS', `cannot create the bpffs mount point ${dir}: ${(e as Error).message}`, { bpffs: dir });
     }
   }
-  if (mountFns().mount('bpf', dir, 'bpf', 0, null) < 0) {
-    throw new KernelError('mount', f.koffi.errno(), '', `bpffs at ${dir} (pins live in it)`);
-  }
+  const errno = mountFs('bpf', dir, 'bpf');
+  if (errno !== 0) throw new KernelError('mount', errno, '', `bpffs at ${dir} (pins live in it)`);
   const notice = `tsbpf: mounted bpffs at ${dir} (it was not mounted); it stays mounted so that pins outlive this process`;
   if (opts.onNotice) opts.onNotice(notice);
   else process.emitWarning(notice, { code: 'TSBPF_MOUNT' });

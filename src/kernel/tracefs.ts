@@ -7,12 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { AttachError } from './attach-error.js';
 import { KernelError } from './errors.js';
-import { loadFfi } from './syscall.js';
+import { mountFs, mountsOf, unmountLazily } from './mounts.js';
 
 export const TRACEFS_DEFAULT = '/sys/kernel/tracing';
 const DEBUGFS_TRACING = '/sys/kernel/debug/tracing';
-/** `umount2` flag: detach now, finish when the last user is gone. */
-const MNT_DETACH = 2;
 
 export interface TracefsOptions {
   /**
@@ -68,46 +66,16 @@ export class Tracefs {
   release(): void {
     if (!this.#mountedHere) return;
     this.#mountedHere = false;
-    const f = loadFfi();
-    if (mountFns().umount2(this.path, MNT_DETACH) < 0) throw new KernelError('umount2', f.koffi.errno(), '', `tracefs at ${this.path}`);
+    unmountLazily(this.path, 'tracefs');
   }
 }
 
 /** Mount points of tracefs in this mount namespace (from /proc/self/mounts). */
 export function tracefsMounts(): string[] {
-  let text = '';
-  try {
-    text = readFileSync('/proc/self/mounts', 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const [, dir, type] = line.split(' ');
-    // /proc/mounts escapes blanks as \040 and so on.
-    if (type === 'tracefs' && dir) out.push(dir.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-  }
-  return out;
+  return mountsOf('tracefs');
 }
 
 let shared: Tracefs | undefined;
-
-interface MountFns {
-  mount: (src: string, target: string, type: string, flags: number, data: null) => number;
-  umount2: (target: string, flags: number) => number;
-}
-let fns: MountFns | undefined;
-
-/** libc's mount(2) and umount2(2), declared on first use. */
-function mountFns(): MountFns {
-  if (fns) return fns;
-  const { libc } = loadFfi();
-  fns = {
-    mount: libc.func('int mount(const char *, const char *, const char *, unsigned long, const void *)') as MountFns['mount'],
-    umount2: libc.func('int umount2(const char *, int)') as MountFns['umount2'],
-  };
-  return fns;
-}
 
 /**
  * A tracefs directory to read events from. Without `mountPoint` the result
@@ -150,10 +118,8 @@ function mountTracefs(dir: string, opts: TracefsOptions, atExit: boolean): Trace
   if (opts.mount === false) {
     throw new AttachError('ENOTRACEFS', `tracefs is not mounted${opts.mountPoint ? ` at ${dir}` : ''}, and mounting it was not allowed`, { tracefs: dir });
   }
-  const f = loadFfi();
-  if (mountFns().mount('nodev', dir, 'tracefs', 0, null) < 0) {
-    throw new KernelError('mount', f.koffi.errno(), '', `tracefs at ${dir} (tracepoint ids are read from it)`);
-  }
+  const errno = mountFs('nodev', dir, 'tracefs');
+  if (errno !== 0) throw new KernelError('mount', errno, '', `tracefs at ${dir} (tracepoint ids are read from it)`);
   const notice = `tsbpf: mounted tracefs at ${dir} (it was not mounted); it is unmounted again when released${atExit ? ' or at exit' : ''}`;
   if (opts.onNotice) opts.onNotice(notice);
   else process.emitWarning(notice, { code: 'TSBPF_MOUNT' });

@@ -33,15 +33,24 @@ export interface ProgInfo {
   verifiedInsns: number;
 }
 
-function infoByFd(fd: number, size: number): DataView {
-  const info = new Uint8Array(size);
+/**
+ * BPF_OBJ_GET_INFO_BY_FD for any bpf object (map, program, link, BTF): the
+ * kernel fills `info` (as much of it as it knows). `detail` goes into the
+ * error.
+ */
+export function getInfoByFd(fd: number, info: Uint8Array, detail = ''): void {
   const attr = new Uint8Array(16);
   const a = new DataView(attr.buffer);
   a.setUint32(0, fd, true);
-  a.setUint32(4, size, true);
+  a.setUint32(4, info.byteLength, true);
   a.setBigUint64(8, addressOf(info), true);
   const ret = bpfRaw(BpfCommand.BPF_OBJ_GET_INFO_BY_FD, attr);
-  if (ret < 0) throw new KernelError('BPF_OBJ_GET_INFO_BY_FD', -ret);
+  if (ret < 0) throw new KernelError('BPF_OBJ_GET_INFO_BY_FD', -ret, '', detail);
+}
+
+function infoByFd(fd: number, size: number): DataView {
+  const info = new Uint8Array(size);
+  getInfoByFd(fd, info);
   return new DataView(info.buffer);
 }
 

@@ -8,6 +8,7 @@ import { BpfCommand } from './constants.js';
 import { KernelError } from './errors.js';
 import { fdById } from './iterate.js';
 import { addressOf, bpfRaw, closeFd } from './syscall.js';
+import { getInfoByFd } from './info.js';
 
 const INFO_SIZE = 32;
 
@@ -21,15 +22,6 @@ export interface KernelBtfInfo {
   kernel: boolean;
 }
 
-function infoCall(fd: number, info: Uint8Array): void {
-  const attr = new Uint8Array(16);
-  const a = new DataView(attr.buffer);
-  a.setUint32(0, fd, true);
-  a.setUint32(4, info.byteLength, true);
-  a.setBigUint64(8, addressOf(info), true);
-  const ret = bpfRaw(BpfCommand.BPF_OBJ_GET_INFO_BY_FD, attr);
-  if (ret < 0) throw new KernelError('BPF_OBJ_GET_INFO_BY_FD', -ret, '', 'btf');
-}
 
 /** What the kernel says about a BTF fd, and its bytes when `withBytes`. */
 export function btfInfo(fd: number, withBytes = false): KernelBtfInfo & { bytes?: Uint8Array } {
@@ -38,7 +30,7 @@ export function btfInfo(fd: number, withBytes = false): KernelBtfInfo & { bytes?
   const v = new DataView(info.buffer);
   v.setBigUint64(16, addressOf(nameBuf), true);
   v.setUint32(24, nameBuf.byteLength, true);
-  infoCall(fd, info);
+  getInfoByFd(fd, info, 'btf');
   const size = v.getUint32(8, true);
   const end = nameBuf.indexOf(0);
   const out: KernelBtfInfo & { bytes?: Uint8Array } = {
@@ -53,7 +45,7 @@ export function btfInfo(fd: number, withBytes = false): KernelBtfInfo & { bytes?
     const v2 = new DataView(info2.buffer);
     v2.setBigUint64(0, addressOf(bytes), true);
     v2.setUint32(8, size, true);
-    infoCall(fd, info2);
+    getInfoByFd(fd, info2, 'btf');
     out.bytes = bytes.subarray(0, Math.min(size, v2.getUint32(8, true)));
   }
   return out;

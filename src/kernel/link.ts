@@ -9,6 +9,7 @@ import { TsbpfError } from '../errors.js';
 import { BpfCommand } from './constants.js';
 import { KernelError } from './errors.js';
 import { addressOf, bpf, bpfRaw, closeFd } from './syscall.js';
+import { getInfoByFd } from './info.js';
 
 /** `enum bpf_link_type`. */
 export const LinkType = {
@@ -101,12 +102,7 @@ export class Link implements Disposable {
   /** BPF_OBJ_GET_INFO_BY_FD on a bpf_link fd. */
   static info(fd: number): LinkInfo {
     const info = new Uint8Array(INFO_SIZE);
-    const attr = new Uint8Array(16);
-    const a = new DataView(attr.buffer);
-    a.setUint32(0, fd, true);
-    a.setUint32(4, INFO_SIZE, true);
-    a.setBigUint64(8, addressOf(info), true);
-    bpf(BpfCommand.BPF_OBJ_GET_INFO_BY_FD, attr);
+    getInfoByFd(fd, info, 'link');
     const v = new DataView(info.buffer);
     const type = v.getUint32(0, true);
     const out: LinkInfo = {

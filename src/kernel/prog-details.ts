@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { BpfCommand, progTypeName } from './constants.js';
 import { KernelError } from './errors.js';
 import { addressOf, bpfRaw, loadFfi } from './syscall.js';
+import { getInfoByFd } from './info.js';
 
 const INFO_SIZE = 232;
 /** Map ids fetched in the first call; more means a second call. */
@@ -44,15 +45,6 @@ export interface ProgDetails {
   attachBtfId: number;
 }
 
-function infoCall(fd: number, info: Uint8Array): void {
-  const attr = new Uint8Array(16);
-  const a = new DataView(attr.buffer);
-  a.setUint32(0, fd, true);
-  a.setUint32(4, info.byteLength, true);
-  a.setBigUint64(8, addressOf(info), true);
-  const ret = bpfRaw(BpfCommand.BPF_OBJ_GET_INFO_BY_FD, attr);
-  if (ret < 0) throw new KernelError('BPF_OBJ_GET_INFO_BY_FD', -ret);
-}
 
 /** One call with room for `cap` map ids; returns the info and the ids written. */
 function fetch(fd: number, cap: number): { v: DataView; ids: Uint32Array; total: number } {
@@ -61,7 +53,7 @@ function fetch(fd: number, cap: number): { v: DataView; ids: Uint32Array; total:
   const ids = new Uint32Array(cap);
   v.setUint32(52, cap, true);
   v.setBigUint64(56, addressOf(new Uint8Array(ids.buffer)), true);
-  infoCall(fd, info);
+  getInfoByFd(fd, info);
   return { v, ids, total: v.getUint32(52, true) };
 }
 
